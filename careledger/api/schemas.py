@@ -1,0 +1,58 @@
+"""Response shapes. Money leaves as a decimal string rounded half-up to the penny."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ninja import Schema
+
+from careledger.domain.costing import PlanCost
+from careledger.domain.money import format_money
+from careledger.formats.plan_cost import plan_cost_dict
+
+
+class CouncilOut(Schema):
+    code: str
+    name: str
+
+
+class PersonOut(Schema):
+    ref: str
+    given_name: str
+    family_name: str
+    delivery_mechanism: str | None
+    annual_budget: str | None
+
+    @classmethod
+    def from_person(cls, person) -> "PersonOut":
+        budget = next(iter(person.budgets.all()), None)
+        return cls(
+            ref=person.ref,
+            given_name=person.given_name,
+            family_name=person.family_name,
+            delivery_mechanism=budget.delivery_mechanism if budget else None,
+            annual_budget=format_money(budget.annual_amount) if budget else None,
+        )
+
+
+class PlanCostOut(Schema):
+    weekly_hours: str
+    weekly_cost: str
+    annual_cost_52_weeks: str
+    period_cost: str
+    budget: str
+    headroom: str
+    fits_budget: bool
+    visits_in_period: int
+    visits_by_rate: dict[str, int]
+
+
+class PlanImportOut(Schema):
+    person_ref: str
+    version: int
+    effective_from: str
+    outcome: str
+
+
+def plan_cost_out(cost: PlanCost, *, period_cost: Decimal | None = None) -> dict:
+    return plan_cost_dict(cost, period_cost=period_cost)

@@ -1,0 +1,1 @@
+"""The `careledger` command line: parses arguments and calls the same services as the API."""

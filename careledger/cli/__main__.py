@@ -1,0 +1,3 @@
+from careledger.cli.main import cli
+
+cli(prog_name="careledger")

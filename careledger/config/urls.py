@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path
+
+from careledger.api.routes import api
+from careledger.records import views
+
+admin.site.site_header = "careledger administration"
+admin.site.site_title = "careledger"
+admin.site.index_title = "Councils, people, budgets and care plans"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

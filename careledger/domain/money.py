@@ -1,0 +1,109 @@
+"""Exact money: the one module that parses, divides and rounds amounts.
+
+Amounts are :class:`decimal.Decimal` pounds, never floats. Arithmetic inside the
+domain keeps full precision; rounding happens once, at the edge (printing, storing
+a payable amount), half-up to the penny, through :func:`round_money`.
+
+Costs of care are ``minutes x hourly rate / 60``. A third of an hour at £12.50 is
+£4.1666..., so costs are accumulated as *rate-minutes* (``minutes x rate``, always
+exact because a rate has at most a few decimal places) and divided by 60 once,
+by :func:`rate_minutes_to_money`, in a context wide enough that the half-up
+rounding after it is decided correctly.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "Decimal",
+    "ZERO",
+    "PENNY",
+    "MoneyError",
+    "parse_money",
+    "parse_rate",
+    "round_money",
+    "format_money",
+    "format_gbp",
+    "rate_minutes_to_money",
+    "minutes_to_hours",
+    "divide",
+]
+
+ZERO = Decimal("0")
+PENNY = Decimal("0.01")
+_WIDE = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
+
+
+class MoneyError(ValueError):
+    """A value that is not an exact amount of money."""
+
+
+def _parse_decimal(value: object, *, places: int, what: str) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        # A float has already lost exactness: 0.1 is not one tenth.
+        raise MoneyError(f"{what} must be a decimal string such as \"12.50\", not a float")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            result = Decimal(text)
+        except decimal.InvalidOperation:
+            raise MoneyError(f"{what} {value!r} is not a number") from None
+    else:
+        raise MoneyError(f"{what} must be a decimal string such as \"12.50\", not {type(value).__name__}")
+    if not result.is_finite():
+        raise MoneyError(f"{what} {value!r} is not a finite number")
+    exponent = result.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise MoneyError(f"{what} {value!r} has more than {places} decimal places")
+    return result
+
+
+def parse_money(value: object, *, what: str = "amount") -> Decimal:
+    """An amount in pounds, exact to the penny: ``"4387.50"`` -> ``Decimal("4387.50")``."""
+    return _parse_decimal(value, places=2, what=what)
+
+
+def parse_rate(value: object, *, what: str = "rate") -> Decimal:
+    """An hourly rate in pounds; up to 4 decimal places (some contracts price to 0.1p)."""
+    return _parse_decimal(value, places=4, what=what)
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round half-up to the penny. The only rounding of money in careledger."""
+    return amount.quantize(PENNY, rounding=ROUND_HALF_UP, context=_WIDE)
+
+
+def format_money(amount: Decimal) -> str:
+    """``Decimal("84.375")`` -> ``"84.38"``: the interchange form (no symbol, no commas)."""
+    return f"{round_money(amount):f}"
+
+
+def format_gbp(amount: Decimal) -> str:
+    """``Decimal("4387.5")`` -> ``"£4,387.50"``; negatives as ``"-£12.00"``."""
+    rounded = round_money(amount)
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}£{abs(rounded):,.2f}"
+
+
+def rate_minutes_to_money(rate_minutes: Decimal) -> Decimal:
+    """Turn a sum of ``minutes x hourly rate`` into pounds, unrounded but exact enough.
+
+    The division by 60 is done in a 60-digit context: the result either terminates
+    (and is exact) or is not a half-penny tie, so rounding it later is correct.
+    """
+    return _WIDE.divide(rate_minutes, Decimal(60))
+
+
+def minutes_to_hours(minutes: int | Decimal) -> Decimal:
+    return _WIDE.divide(Decimal(minutes), Decimal(60))
+
+
+def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
+    """Exact-enough division for averages (60 significant digits; round later, once)."""
+    return _WIDE.divide(Decimal(numerator), Decimal(denominator))
