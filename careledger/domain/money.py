@@ -34,19 +34,24 @@ __all__ = [
 ZERO = Decimal("0")
 PENNY = Decimal("0.01")
 _WIDE = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
+# Largest amounts accepted: money is stored as 12 digits with 2 places, a rate as 10 with 4.
+MONEY_LIMIT = Decimal("10000000000")
+RATE_LIMIT = Decimal("1000000")
 
 
 class MoneyError(ValueError):
     """A value that is not an exact amount of money."""
 
 
-def _parse_decimal(value: object, *, places: int, what: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+def _parse_decimal(value: object, *, places: int, what: str, limit: Decimal) -> Decimal:
+    if isinstance(value, bool):
+        raise MoneyError(f"{what} must be a decimal string such as \"12.50\", not true or false")
+    if isinstance(value, float):
         # A float has already lost exactness: 0.1 is not one tenth.
         raise MoneyError(f"{what} must be a decimal string such as \"12.50\", not a float")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
+        result = Decimal(value)
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, str):
         text = value.strip()
@@ -56,22 +61,26 @@ def _parse_decimal(value: object, *, places: int, what: str) -> Decimal:
             raise MoneyError(f"{what} {value!r} is not a number") from None
     else:
         raise MoneyError(f"{what} must be a decimal string such as \"12.50\", not {type(value).__name__}")
+    shown = repr(value) if isinstance(value, str) else str(result)  # 12.505, not Decimal('12.505')
     if not result.is_finite():
-        raise MoneyError(f"{what} {value!r} is not a finite number")
+        raise MoneyError(f"{what} {shown} is not a finite number")
     exponent = result.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise MoneyError(f"{what} {value!r} has more than {places} decimal places")
+        raise MoneyError(f"{what} {shown} has more than {places} decimal places")
+    if result.copy_abs() >= limit:
+        # Beyond what is stored (and what round_money's 60-digit context can quantize).
+        raise MoneyError(f"{what} {shown} is too large: it must be less than {limit:,f}")
     return result
 
 
 def parse_money(value: object, *, what: str = "amount") -> Decimal:
     """An amount in pounds, exact to the penny: ``"4387.50"`` -> ``Decimal("4387.50")``."""
-    return _parse_decimal(value, places=2, what=what)
+    return _parse_decimal(value, places=2, what=what, limit=MONEY_LIMIT)
 
 
 def parse_rate(value: object, *, what: str = "rate") -> Decimal:
     """An hourly rate in pounds; up to 4 decimal places (some contracts price to 0.1p)."""
-    return _parse_decimal(value, places=4, what=what)
+    return _parse_decimal(value, places=4, what=what, limit=RATE_LIMIT)
 
 
 def round_money(amount: Decimal) -> Decimal:
@@ -81,7 +90,8 @@ def round_money(amount: Decimal) -> Decimal:
 
 def format_money(amount: Decimal) -> str:
     """``Decimal("84.375")`` -> ``"84.38"``: the interchange form (no symbol, no commas)."""
-    return f"{round_money(amount):f}"
+    rounded = round_money(amount)
+    return f"{rounded if rounded else abs(rounded):f}"  # never "-0.00"
 
 
 def format_gbp(amount: Decimal) -> str:

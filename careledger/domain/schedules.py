@@ -40,6 +40,10 @@ def parse_rule(text: str, anchor: datetime) -> _rrule.rrule:
         raise ScheduleError(f"not a valid RFC 5545 rule: {error}") from None
     if not isinstance(rule, _rrule.rrule):  # pragma: no cover - rrulestr returns rruleset only with forceset
         raise ScheduleError("only a single RRULE is supported")
+    if rule._interval < 1:  # dateutil accepts 0 (expansion never ends) and negatives (it crashes)
+        raise ScheduleError("not a valid RFC 5545 rule: INTERVAL must be a whole number of at least 1")
+    if rule._freq > _rrule.DAILY:  # HOURLY, MINUTELY, SECONDLY: not a visit pattern, and millions of visits a year
+        raise ScheduleError("a visit rule may repeat at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)")
     return rule
 
 

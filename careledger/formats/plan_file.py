@@ -164,15 +164,14 @@ class _Reader:
             return None
         where = f"{path}.{key}"
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, Decimal) and value == value.to_integral_value():
-                value = int(value)
-            else:
+            if not (isinstance(value, Decimal) and value == value.to_integral_value()):
                 self.problem(where, f"must be a whole number of {unit}, not {_kind(value)} {json_repr(value)}")
                 return None
+        # Range first: int() of a Decimal such as 1E+999999999 would take for ever.
         if not low <= value <= high:
             self.problem(where, f"{value} is out of range: must be from {low} to {high} {unit}")
             return None
-        return value
+        return int(value)
 
     def boolean(self, parent: dict[str, Any], key: str, path: str, *, default: bool) -> bool:
         value = self.get(parent, key, path, required=False)
@@ -227,6 +226,8 @@ def parse_plan(raw: str | bytes, *, source: str = "plan", check_provider: Provid
         where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise PlanFileError([Problem("$", f"is not valid JSON: {message}{where}")], source) from None
+    except RecursionError:
+        raise PlanFileError([Problem("$", "is not valid JSON: nested too deeply")], source) from None
     return plan_from_data(data, source=source, check_provider=check_provider)
 
 
