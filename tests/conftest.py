@@ -32,15 +32,23 @@ def other_council(db):
 
 
 @pytest.fixture
-def acme(council):
+def system(council):
+    """The operator's reach over the test council (as the CLI has)."""
+    from careledger.records.scoping import Scope
+
+    return Scope.system(council)
+
+
+@pytest.fixture
+def acme(system):
     from careledger.records import services
 
-    return services.provider_create(council=council, ref="ACME-CARE", name="Acme Care Ltd")
+    return services.provider_create(scope=system, ref="ACME-CARE", name="Acme Care Ltd")
 
 
 @pytest.fixture
 def staff_user(council, django_user_model):
-    from careledger.records.models import Membership
+    from careledger.access.models import Membership
 
     user = django_user_model.objects.create_user(username="commissioner", password="a-long-test-password")
     Membership.objects.create(user=user, council=council, role=Membership.Role.COMMISSIONER)

@@ -1,32 +1,37 @@
-"""API v1 handlers: parse the request, call a service or selector, shape the answer.
+"""API v1 handlers: parse the request, find the caller's scope, call a service or selector, shape the answer.
 
-Errors are answered as JSON with a ``detail`` and, for a refused plan file, the
-list of ``problems`` (JSON path and reason). A council the caller may not reach
-answers 404, exactly as a council that does not exist.
+Callers authenticate with an API token (``Authorization: Bearer cl_…``) or a
+signed-in session. Errors are JSON with a ``detail`` and, for a refused plan
+file, the list of ``problems`` (JSON path and reason). A council, person or token
+outside the caller's scope answers 404, exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema, Status
-from ninja.security import django_auth
+from ninja import NinjaAPI, Query, Schema, Status
 
+from careledger.access import services as access_services
+from careledger.access.models import ApiToken
+from careledger.access.scope import councils_for, scope_for
+from careledger.audit.selectors import audit_entries
 from careledger.domain.costing import cost_plan
 from careledger.formats.plan_file import PlanFileError, parse_plan, plan_to_data
 from careledger.records import selectors, services
-from careledger.records.access import council_for, councils_for
 from careledger.records.errors import Conflict, InvalidInput, NotFound
 
-from .schemas import CouncilOut, PersonOut, PlanCostOut, PlanImportOut, plan_cost_out
+from .auth import PerCallerThrottle, api_auth
+from .schemas import AuditEntryOut, CouncilOut, PersonOut, PlanCostOut, PlanImportOut, TokenIn, TokenOut, plan_cost_out
 
 api = NinjaAPI(
     title="careledger API",
     version="1",
     description="Care plans, budgets and their cost; delivery data and monitoring follow. Money is a decimal string in pounds.",
     urls_namespace="api-v1",
-    auth=django_auth,
+    auth=api_auth,
+    throttle=[PerCallerThrottle()],
 )
 
 PLAN_BODY = {
@@ -72,6 +77,9 @@ def _invalid(request: HttpRequest, error: InvalidInput):
     return api.create_response(request, {"detail": str(error)}, status=400)
 
 
+# -- plans -------------------------------------------------------------------------------------
+
+
 @api.post("/plans/cost", response={200: PlanCostOut, 422: ErrorOut}, openapi_extra=PLAN_BODY, tags=["plans"])
 def plan_cost(request: HttpRequest):
     """Cost a plan file without storing it: weekly hours and cost, 52-week and period cost, headroom."""
@@ -81,14 +89,15 @@ def plan_cost(request: HttpRequest):
 
 @api.get("/councils", response=list[CouncilOut], tags=["councils"])
 def council_list(request: HttpRequest):
-    """The councils the caller holds a staff role in."""
-    return list(councils_for(request.user))
+    """The councils the caller holds a role in."""
+    return list(councils_for(request.auth))
 
 
-@api.get("/councils/{code}/people", response=list[PersonOut], tags=["people"])
+@api.get("/councils/{code}/people", response={200: list[PersonOut], 404: ErrorOut}, tags=["people"])
 def person_list(request: HttpRequest, code: str):
-    council = council_for(request.user, code)
-    return [PersonOut.from_person(p) for p in selectors.person_summaries(council=council)]
+    """The people the caller may see in this council: everyone for council staff, their own for others."""
+    scope = scope_for(request.auth, code)
+    return [PersonOut.from_person(p) for p in selectors.person_summaries(scope=scope)]
 
 
 @api.post(
@@ -99,21 +108,67 @@ def person_list(request: HttpRequest, code: str):
 )
 def plan_import(request: HttpRequest, code: str, effective_from: date | None = None):
     """Import a plan: 201 with a new version, 200 when it is identical to the current one; 422 lists every problem."""
-    council = council_for(request.user, code, write=True)
-    result = services.plan_import(council=council, raw=request.body, source="request body", effective_from=effective_from, actor=request.user)
+    scope = scope_for(request.auth, code)
+    result = services.plan_import(scope=scope, raw=request.body, source="request body", effective_from=effective_from)
     return Status(200 if result.outcome == "unchanged" else 201, result.as_dict())
 
 
 @api.get("/councils/{code}/people/{person_ref}/plan", response={200: dict, 404: ErrorOut}, tags=["plans"])
 def plan_export(request: HttpRequest, code: str, person_ref: str, as_of: date | None = None):
     """The person's plan as a careledger/plan@1 document: the version in force on ``as_of``, or the latest."""
-    council = council_for(request.user, code)
-    return plan_to_data(selectors.plan_get(council=council, person_ref=person_ref, as_of=as_of))
+    scope = scope_for(request.auth, code)
+    return plan_to_data(services.plan_export(scope=scope, person_ref=person_ref, as_of=as_of))
 
 
 @api.get("/councils/{code}/people/{person_ref}/plan/cost", response={200: PlanCostOut, 404: ErrorOut}, tags=["plans"])
 def package_cost(request: HttpRequest, code: str, person_ref: str):
     """The latest plan's cost; ``period_cost`` prices each plan version over the days it was in force."""
-    council = council_for(request.user, code)
-    package = selectors.package_cost(council=council, person_ref=person_ref)
+    scope = scope_for(request.auth, code)
+    package = selectors.package_cost(scope=scope, person_ref=person_ref)
     return plan_cost_out(package.cost, period_cost=package.period_cost_all_versions)
+
+
+# -- API tokens (council administrators, signed in; a token cannot make tokens) -----------------
+
+
+@api.get("/councils/{code}/tokens", response={200: list[TokenOut], 404: ErrorOut}, tags=["tokens"])
+def token_list(request: HttpRequest, code: str):
+    scope = scope_for(request.auth, code)
+    scope.require(scope.can_manage)
+    return [TokenOut.from_token(t) for t in ApiToken.objects.filter(council=scope.council).select_related("provider")]
+
+
+@api.post("/councils/{code}/tokens", response={201: TokenOut, 400: ErrorOut, 404: ErrorOut}, tags=["tokens"])
+def token_create(request: HttpRequest, code: str, body: TokenIn):
+    """Make a token. Its secret is in this response only; careledger keeps just its hash."""
+    scope = scope_for(request.auth, code)
+    new = access_services.token_create(scope=scope, name=body.name, access=body.access, provider_ref=body.provider_ref, created_by=request.auth)
+    return Status(201, TokenOut.from_token(new.token, secret=new.secret))
+
+
+@api.delete("/councils/{code}/tokens/{token_id}", response={200: TokenOut, 404: ErrorOut}, tags=["tokens"])
+def token_revoke(request: HttpRequest, code: str, token_id: int):
+    scope = scope_for(request.auth, code)
+    return TokenOut.from_token(access_services.token_revoke(scope=scope, token_id=token_id))
+
+
+# -- audit trail (auditors and council administrators) ----------------------------------------
+
+
+@api.get("/councils/{code}/audit", response={200: list[AuditEntryOut], 404: ErrorOut}, tags=["audit"])
+def audit_list(
+    request: HttpRequest,
+    code: str,
+    action: str | None = None,
+    model: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+):
+    """The council's audit trail, newest first, filtered by action, record, actor and time."""
+    scope = scope_for(request.auth, code)
+    scope.require(scope.can_read_audit)
+    entries = audit_entries(council_id=scope.council.pk, actor=actor, action=action, model=model, object_id=object_id, since=since, until=until)
+    return [AuditEntryOut.from_entry(e) for e in entries[:limit]]

@@ -56,3 +56,61 @@ class PlanImportOut(Schema):
 
 def plan_cost_out(cost: PlanCost, *, period_cost: Decimal | None = None) -> dict:
     return plan_cost_dict(cost, period_cost=period_cost)
+
+
+class TokenIn(Schema):
+    name: str
+    access: str = "read"
+    provider_ref: str | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    access: str
+    provider_ref: str | None
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+    secret: str | None = None
+
+    @classmethod
+    def from_token(cls, token, *, secret: str | None = None) -> "TokenOut":
+        return cls(
+            id=token.pk,
+            name=token.name,
+            access=token.access,
+            provider_ref=token.provider.ref if token.provider_id else None,
+            prefix=token.prefix,
+            created_at=token.created_at.isoformat(),
+            last_used_at=token.last_used_at.isoformat() if token.last_used_at else None,
+            revoked_at=token.revoked_at.isoformat() if token.revoked_at else None,
+            secret=secret,
+        )
+
+
+class AuditEntryOut(Schema):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    model: str
+    object_id: str
+    before: dict | None
+    after: dict | None
+    hash: str
+
+    @classmethod
+    def from_entry(cls, entry) -> "AuditEntryOut":
+        return cls(
+            seq=entry.seq,
+            at=entry.at.isoformat(),
+            actor=entry.actor,
+            action=entry.action,
+            model=entry.model,
+            object_id=entry.object_id,
+            before=entry.before,
+            after=entry.after,
+            hash=entry.hash,
+        )

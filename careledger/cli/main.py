@@ -24,8 +24,15 @@ def setup_django(*, require_migrated: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careledger.config.settings")
     os.environ.setdefault("CARELEDGER_LOG_LEVEL", "WARNING")  # a command says what it did itself
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as error:
+        raise click.ClickException(f"configuration: {error}") from None
+    from careledger.audit.context import set_actor
+
+    set_actor("cli")  # what the operator does at the command line is in the audit trail as "cli"
     if require_migrated:
         from django.db import connection
         from django.db.migrations.executor import MigrationExecutor
@@ -106,10 +113,11 @@ def plan_import(file: Path, council_code: str | None, effective_from) -> None:
     """
     setup_django()
     from careledger.records import selectors, services
+    from careledger.records.scoping import Scope
 
     council = selectors.council_resolve(council_code)
     result = services.plan_import(
-        council=council,
+        scope=Scope.system(council),
         raw=file.read_bytes(),
         source=str(file),
         effective_from=effective_from.date() if effective_from else None,
@@ -126,10 +134,12 @@ def plan_import(file: Path, council_code: str | None, effective_from) -> None:
 def plan_export(person_ref: str, council_code: str | None, as_of, output: Path | None) -> None:
     """Export PERSON_REF's plan as a careledger/plan@1 file."""
     setup_django()
-    from careledger.records import selectors
+    from careledger.records import selectors, services
+    from careledger.records.scoping import Scope
 
     council = selectors.council_resolve(council_code)
-    text = dump_plan(selectors.plan_get(council=council, person_ref=person_ref, as_of=as_of.date() if as_of else None))
+    plan = services.plan_export(scope=Scope.system(council), person_ref=person_ref, as_of=as_of.date() if as_of else None)
+    text = dump_plan(plan)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"written to {output}", err=True)
@@ -170,10 +180,75 @@ def provider_add(ref: str, name: str, council_code: str | None) -> None:
     """Register provider REF called NAME with a council, on default contract terms."""
     setup_django()
     from careledger.records import selectors, services
+    from careledger.records.scoping import Scope
 
     found = selectors.council_resolve(council_code)
-    created = services.provider_create(council=found, ref=ref, name=name)
+    created = services.provider_create(scope=Scope.system(found), ref=ref, name=name)
     click.echo(f"provider {created.ref} registered with council {found.code}: {created.name}")
+
+
+# -- access -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for provider and council systems."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
+@click.option("--provider", "provider_ref", metavar="REF", help="Limit the token to one provider's packages.")
+@click.option("--access", type=click.Choice(["read", "write"]), default="read", show_default=True)
+def token_create(name: str, council_code: str | None, provider_ref: str | None, access: str) -> None:
+    """Make a token called NAME. The secret is printed once; only its hash is kept."""
+    setup_django()
+    from careledger.access import services as access_services
+    from careledger.records import selectors
+    from careledger.records.scoping import Scope
+
+    found = selectors.council_resolve(council_code)
+    new = access_services.token_create(scope=Scope.system(found), name=name, access=access, provider_ref=provider_ref)
+    click.echo(f"token {new.token.pk} ({access}, {'provider ' + provider_ref if provider_ref else 'council-wide'}) for council {found.code}.")
+    click.echo("Secret (shown once, keep it safe):", err=True)
+    click.echo(new.secret)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
+def token_revoke(token_id: int, council_code: str | None) -> None:
+    """Revoke token TOKEN_ID at once."""
+    setup_django()
+    from careledger.access import services as access_services
+    from careledger.records import selectors
+    from careledger.records.scoping import Scope
+
+    found = selectors.council_resolve(council_code)
+    access_services.token_revoke(scope=Scope.system(found), token_id=token_id)
+    click.echo(f"token {token_id} revoked")
+
+
+@cli.group()
+def user() -> None:
+    """Accounts and their roles in councils."""
+
+
+@user.command("grant")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["council_admin", "commissioner", "finance", "auditor", "provider", "person", "representative"]))
+@click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
+@click.option("--provider", "provider_ref", metavar="REF", help="For a provider manager: which provider.")
+@click.option("--person", "person_ref", metavar="REF", help="For a person or representative: whose records.")
+def user_grant(username: str, role: str, council_code: str | None, provider_ref: str | None, person_ref: str | None) -> None:
+    """Give USERNAME a ROLE in a council (create the account first: careledger manage createsuperuser/ changepassword, or the admin)."""
+    setup_django()
+    from careledger.access import services as access_services
+    from careledger.records import selectors
+
+    found = selectors.council_resolve(council_code)
+    access_services.membership_grant(council=found, username=username, role=role, provider_ref=provider_ref, person_ref=person_ref)
+    click.echo(f"{username} is now {role} in council {found.code}")
 
 
 # -- running it --------------------------------------------------------------------------------
@@ -203,8 +278,13 @@ def _serve(host: str, port: int, threads: int) -> None:
 
     from careledger.config.wsgi import application
 
+    options: dict = {}
+    proxy = os.environ.get("CARELEDGER_TRUSTED_PROXY")
+    if proxy:
+        # Behind a TLS proxy: believe its X-Forwarded-Proto/For, and only its.
+        options = {"trusted_proxy": proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"}, "clear_untrusted_proxy_headers": True}
     click.echo(f"careledger is serving on http://{host}:{port}/  (Ctrl+C stops it)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="careledger")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="careledger", **options)
 
 
 @cli.command()
@@ -238,6 +318,11 @@ def manage(args: tuple[str, ...]) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["careledger manage", *args])
+
+
+from careledger.cli.audit import audit as _audit  # noqa: E402  (a group of its own module)
+
+cli.add_command(_audit)
 
 
 def main() -> None:  # pragma: no cover - console entry point

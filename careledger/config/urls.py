@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from careledger.api.routes import api
-from careledger.records import views
+from careledger.web import views
 
 admin.site.site_header = "careledger administration"
 admin.site.site_title = "careledger"
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("careledger.access.urls")),  # /sign-in/, /sign-out/, /password-reset/…
 ]

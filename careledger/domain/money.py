@@ -25,6 +25,7 @@ __all__ = [
     "parse_rate",
     "round_money",
     "format_money",
+    "format_rate",
     "format_gbp",
     "rate_minutes_to_money",
     "minutes_to_hours",
@@ -92,6 +93,17 @@ def format_money(amount: Decimal) -> str:
     """``Decimal("84.375")`` -> ``"84.38"``: the interchange form (no symbol, no commas)."""
     rounded = round_money(amount)
     return f"{rounded if rounded else abs(rounded):f}"  # never "-0.00"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A rate as written in files: at least two places, more only when they carry value.
+
+    ``Decimal("12.5000")`` (as the database stores it) -> ``"12.50"``; ``"12.345"`` stays.
+    Rates are not rounded: a contract's rate is exact.
+    """
+    text = f"{rate.normalize():f}"
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def format_gbp(amount: Decimal) -> str:

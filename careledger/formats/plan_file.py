@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from careledger.domain.money import Decimal, MoneyError, format_money, parse_money, parse_rate
+from careledger.domain.money import Decimal, MoneyError, format_money, format_rate, parse_money, parse_rate
 from careledger.domain.plans import (
     AscotDomain,
     Budget,
@@ -440,7 +440,7 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
                 "ref": service.ref,
                 "provider": service.provider_ref,
                 "service_component": service.service_component,
-                "rates": {kind: f"{rate:f}" for kind, rate in service.rates.as_dict().items()},
+                "rates": {kind: format_rate(rate) for kind, rate in service.rates.as_dict().items()},
                 "visits": visits,
             }
         )

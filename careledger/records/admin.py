@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from . import models as m
-from .access import councils_for
+from careledger.access.scope import staff_councils_for as councils_for
 
 
 class CouncilScopedAdmin(admin.ModelAdmin):
@@ -21,9 +21,22 @@ class CouncilScopedAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(**{f"{self.council_path}__in": councils_for(request.user)})
 
+    def get_list_filter(self, request):
+        # A plain "council" filter would list every council's name; offer only those in view.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter) if isinstance(name, str) and name.split("__")[-1] == "council" else name
+            for name in super().get_list_filter(request)
+        ]
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "council" and not request.user.is_superuser:
-            kwargs["queryset"] = councils_for(request.user)
+        if not request.user.is_superuser:
+            related = db_field.related_model
+            councils = councils_for(request.user)
+            if related is m.Council:
+                kwargs["queryset"] = councils
+            elif any(f.name == "council" for f in related._meta.get_fields()):
+                # Providers, people, budgets...: only those of the user's councils.
+                kwargs["queryset"] = related._default_manager.filter(council__in=councils)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -36,13 +49,6 @@ class CouncilAdmin(CouncilScopedAdmin):
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
         return queryset if request.user.is_superuser else queryset.filter(id__in=councils_for(request.user))
-
-
-@admin.register(m.Membership)
-class MembershipAdmin(CouncilScopedAdmin):
-    list_display = ["user", "council", "role", "provider", "person"]
-    list_filter = ["role", "council"]
-    raw_id_fields = ["provider", "person"]
 
 
 class ContractInline(admin.StackedInline):

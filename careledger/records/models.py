@@ -8,7 +8,6 @@ a change makes a new version effective from a date, and earlier versions stay.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -36,31 +35,6 @@ class Council(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
-
-
-class Membership(models.Model):
-    """A user's role in one council. Roles and their reach are refined by the access rules."""
-
-    class Role(models.TextChoices):
-        COUNCIL_ADMIN = "council_admin", "Council administrator"
-        COMMISSIONER = "commissioner", "Commissioner / care manager"
-        FINANCE = "finance", "Finance officer"
-        AUDITOR = "auditor", "Auditor (read-only)"
-        PROVIDER = "provider", "Provider manager"
-        PERSON = "person", "Person drawing on care"
-        REPRESENTATIVE = "representative", "Representative of a person"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    council = models.ForeignKey(Council, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=20, choices=Role.choices)
-    provider = models.ForeignKey("Provider", null=True, blank=True, on_delete=models.CASCADE)
-    person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.CASCADE)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "council", "role", "provider", "person"], name="membership_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.user} as {self.get_role_display()} in {self.council.code}"
 
 
 class Provider(models.Model):
@@ -217,7 +191,7 @@ class PlanVersion(models.Model):
     contingency = models.TextField(blank=True)
     document = models.JSONField(help_text="The plan file as imported (careledger/plan@1)")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.CharField(max_length=40, blank=True, help_text="Who made it: user:ID, token:ID or cli")
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Reads: every function takes the council (already checked for the caller) and returns only its records."""
+"""Reads: every function takes the caller's :class:`~careledger.records.scoping.Scope` and returns only what it reaches."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from careledger.domain.plans import Plan
 from .errors import InvalidInput, NotFound
 from .mapping import VERSION_PREFETCH, version_to_domain
 from .models import Budget, Council, Person, PlanVersion
+from .scoping import Scope
 
 
 def council_resolve(code: str | None) -> Council:
@@ -32,15 +33,12 @@ def council_resolve(code: str | None) -> Council:
     raise InvalidInput("there is more than one council: say which with --council CODE")
 
 
-def person_get(*, council: Council, ref: str) -> Person:
-    person = Person.objects.filter(council=council, ref=ref).first()
-    if person is None:
-        raise NotFound(f"no person {ref!r} in council {council.code}")
-    return person
+def person_get(*, scope: Scope, ref: str) -> Person:
+    return scope.person(ref)
 
 
-def person_list(*, council: Council) -> QuerySet[Person]:
-    return Person.objects.filter(council=council).order_by("ref")
+def person_list(*, scope: Scope) -> QuerySet[Person]:
+    return scope.people().order_by("ref")
 
 
 def plan_versions(*, person: Person) -> list[PlanVersion]:
@@ -75,8 +73,8 @@ def plan_version_at(*, person: Person, as_of: date | None = None) -> PlanVersion
     return in_force[-1]
 
 
-def plan_get(*, council: Council, person_ref: str, as_of: date | None = None) -> Plan:
-    version = plan_version_at(person=person_get(council=council, ref=person_ref), as_of=as_of)
+def plan_get(*, scope: Scope, person_ref: str, as_of: date | None = None) -> Plan:
+    version = plan_version_at(person=person_get(scope=scope, ref=person_ref), as_of=as_of)
     return version_to_domain(version)
 
 
@@ -95,8 +93,8 @@ class PackageCost:
         return self.plan.budget.annual_amount - self.period_cost_all_versions
 
 
-def package_cost(*, council: Council, person_ref: str) -> PackageCost:
-    person = person_get(council=council, ref=person_ref)
+def package_cost(*, scope: Scope, person_ref: str) -> PackageCost:
+    person = person_get(scope=scope, ref=person_ref)
     versions = _in_force(plan_versions(person=person))
     if not versions:
         raise NotFound(f"person {person.ref!r} has no care plan")
@@ -111,6 +109,6 @@ def today_in_london() -> date:
     return datetime.now(LONDON).date()
 
 
-def person_summaries(*, council: Council) -> QuerySet[Person]:
+def person_summaries(*, scope: Scope) -> QuerySet[Person]:
     """People with their budgets, for listings."""
-    return person_list(council=council).prefetch_related(Prefetch("budgets", queryset=Budget.objects.order_by("-start_date")))
+    return person_list(scope=scope).prefetch_related(Prefetch("budgets", queryset=Budget.objects.order_by("-start_date")))

@@ -19,7 +19,11 @@ from careledger.formats.plan_file import PlanFileError, Problem, parse_plan, pla
 
 from . import models as m
 from .errors import Conflict, InvalidInput
-from .selectors import today_in_london
+from careledger.audit import trail
+
+from .mapping import version_to_domain
+from .scoping import Scope
+from .selectors import plan_version_at, today_in_london
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,10 @@ def council_create(*, code: str, name: str) -> m.Council:
     return council
 
 
-def provider_create(*, council: m.Council, ref: str, name: str, cqc_location_id: str = "") -> m.Provider:
+def provider_create(*, scope: Scope, ref: str, name: str, cqc_location_id: str = "") -> m.Provider:
     """Register a provider with a council, with a default contract carrying the default monitoring rules."""
+    scope.require(scope.can_manage)
+    council = scope.council
     if m.Provider.objects.filter(council=council, ref=ref).exists():
         raise Conflict(f"provider {ref!r} is already registered with council {council.code}")
     provider = m.Provider(council=council, ref=ref.strip(), name=name.strip(), cqc_location_id=cqc_location_id)
@@ -86,11 +92,10 @@ def plan_parse_for_council(*, council: m.Council, raw: str | bytes | dict, sourc
 
 def plan_import(
     *,
-    council: m.Council,
+    scope: Scope,
     raw: str | bytes | dict,
     source: str = "plan",
     effective_from: date | None = None,
-    actor=None,
     note: str = "",
 ) -> PlanImportResult:
     """Import a ``careledger/plan@1`` file: create or update the person, budget and plan.
@@ -101,6 +106,8 @@ def plan_import(
     earlier versions stay as they were. Any problem raises
     :class:`~careledger.formats.plan_file.PlanFileError` and nothing is written.
     """
+    scope.require(scope.can_write_plans)
+    council = scope.council
     plan = plan_parse_for_council(council=council, raw=raw, source=source)
     document = plan_to_data(plan)
     with transaction.atomic():
@@ -136,7 +143,7 @@ def plan_import(
             review_every_weeks=plan.review_every_weeks,
             contingency=plan.contingency,
             document=document,
-            created_by=actor if getattr(actor, "pk", None) else None,
+            created_by=scope.actor,
             note=note,
         )
         _write_plan_rows(council, version, plan)
@@ -216,4 +223,19 @@ def _messages(error: ValidationError) -> str:
     return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
 
 
-__all__ = ["council_create", "provider_create", "plan_import", "plan_parse_for_council", "PlanImportResult"]
+__all__ = ["council_create", "provider_create", "plan_import", "plan_export", "plan_parse_for_council", "PlanImportResult"]
+
+
+def plan_export(*, scope: Scope, person_ref: str, as_of: date | None = None) -> Plan:
+    """A person's plan for export; every export is written to the audit trail."""
+    person = scope.person(person_ref)
+    version = plan_version_at(person=person, as_of=as_of)
+    trail.record(
+        "export",
+        model="records.planversion",
+        object_id=version.pk,
+        council_id=scope.council.pk,
+        after={"what": "plan", "person_id": person.pk, "version": version.number},
+        actor=scope.actor,
+    )
+    return version_to_domain(version)

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from careledger.records import models as m
+from careledger.access.models import Membership
 from careledger.records import services
+from careledger.records.scoping import Scope
 
 pytestmark = pytest.mark.django_db
 
@@ -83,9 +85,9 @@ def test_junk_bodies_get_422_never_500(staff_client, acme, body):
 
 
 def test_another_councils_records_look_like_nothing(client, council, other_council, acme, mary_data, django_user_model):
-    services.plan_import(council=council, raw=mary_data)
+    services.plan_import(scope=Scope.system(council), raw=mary_data)
     outsider = django_user_model.objects.create_user(username="south", password="a-long-test-password")
-    m.Membership.objects.create(user=outsider, council=other_council, role=m.Membership.Role.COMMISSIONER)
+    Membership.objects.create(user=outsider, council=other_council, role=Membership.Role.COMMISSIONER)
     client.force_login(outsider)
     for url in ["/api/v1/councils/NOR/people", "/api/v1/councils/NOR/people/MARY-86/plan", "/api/v1/councils/NOR/people/MARY-86/plan/cost"]:
         response = client.get(url)
@@ -97,8 +99,8 @@ def test_another_councils_records_look_like_nothing(client, council, other_counc
 
 def test_an_auditor_may_read_but_not_import(client, council, acme, mary_data, django_user_model):
     auditor = django_user_model.objects.create_user(username="auditor", password="a-long-test-password")
-    m.Membership.objects.create(user=auditor, council=council, role=m.Membership.Role.AUDITOR)
-    services.plan_import(council=council, raw=mary_data)
+    Membership.objects.create(user=auditor, council=council, role=Membership.Role.AUDITOR)
+    services.plan_import(scope=Scope.system(council), raw=mary_data)
     client.force_login(auditor)
     assert client.get("/api/v1/councils/NOR/people/MARY-86/plan").status_code == 200
     assert post_json(client, "/api/v1/councils/NOR/plans", mary_data).status_code == 404
@@ -111,10 +113,10 @@ def test_unknown_person_is_404(staff_client, council):
 def test_admin_shows_only_the_users_councils(client, council, other_council, acme, mary_data, django_user_model):
     from django.contrib.auth.models import Permission
 
-    services.plan_import(council=council, raw=mary_data)
+    services.plan_import(scope=Scope.system(council), raw=mary_data)
     outsider = django_user_model.objects.create_user(username="south", password="a-long-test-password", is_staff=True)
     outsider.user_permissions.set(Permission.objects.filter(content_type__app_label="records", codename__startswith="view_"))
-    m.Membership.objects.create(user=outsider, council=other_council, role=m.Membership.Role.COUNCIL_ADMIN)
+    Membership.objects.create(user=outsider, council=other_council, role=Membership.Role.COUNCIL_ADMIN)
     client.force_login(outsider)
     listing = client.get("/admin/records/person/")
     assert listing.status_code == 200 and b"MARY-86" not in listing.content

@@ -257,3 +257,13 @@ def test_a_tiny_negative_prints_as_zero_not_minus_zero():
 
     assert format_money(Decimal("-0.003")) == "0.00"
     assert format_money(Decimal("-0.005")) == "-0.01"
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [("12.5000", "12.50"), ("12.345", "12.345"), ("20", "20.00"), ("0.0000", "0.00"), ("13.1", "13.10"), ("1E+1", "10.00")],
+)
+def test_rates_are_written_with_two_places_or_the_places_that_matter(stored, written):
+    from careledger.domain.money import Decimal, format_rate
+
+    assert format_rate(Decimal(stored)) == written
