@@ -25,6 +25,12 @@ class PerCallerThrottle(SimpleRateThrottle):
     def __init__(self) -> None:
         super().__init__(settings.CARELEDGER_API_RATE)
 
+    def allow_request(self, request: HttpRequest) -> bool:
+        # Read the rate per request, so a changed setting takes effect without a restart.
+        self.rate = settings.CARELEDGER_API_RATE
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
     def get_cache_key(self, request: HttpRequest) -> str | None:
         caller = getattr(request, "auth", None)
         if caller is None:

@@ -704,9 +704,14 @@ class DemoSummary:
             f"  {base + 'api/v1/docs':<44} the API, to try in the browser",
             f"  {base + 'api/v1/openapi.json':<44} the OpenAPI document",
             "",
-            "Sign in:",
-            f"  user {self.username}, {password}",
-            f"  (council administrator of {self.council_code}; staff, not a superuser; every name is made up)",
+            f"Sign in at {base + 'sign-in/'} (each login sees only what its role may; {password} for all):",
+            *[
+                f"  {login.username:<20} {Membership.Role(login.role).label}"
+                + (f" ({login.provider_ref})" if login.provider_ref else "")
+                + (f" ({login.person_ref})" if login.person_ref else "")
+                for login in DEMO_LOGINS
+            ],
+            "  Every name in the demo is made up.",
             "",
             f"Mary ({MARY_PLAN['person']['ref']}) is one of the people: careledger plan export {MARY_PLAN['person']['ref']} --council {self.council_code}",
         ]
@@ -814,27 +819,66 @@ def _people(scope: Scope, generated: list[dict[str, Any]], progress: Callable[[s
     return people_created, versions_created, left
 
 
-def _admin_permissions() -> list[tuple[str, str]]:
-    """(app label, codename) of what the demo login may do in the admin site.
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    provider_ref: str | None = None
+    person_ref: str | None = None
 
-    View, add and change on the care records and on memberships; view only on plan
-    versions (a plan changes by importing a new version) and on API tokens (made and
-    revoked through the API or the CLI, which show the secret once). Nothing may be
-    deleted through the demo login.
-    """
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_PERMISSIONS
+
+
+# One login per role, each scoped as careledger.access.scope says: the council's staff
+# see the whole council; the provider manager sees ACME-CARE's people; Mary and her son
+# see Mary's records only.
+DEMO_LOGINS = (
+    DemoLogin(DEMO_USERNAME, Membership.Role.COUNCIL_ADMIN),
+    DemoLogin("demo-commissioner", Membership.Role.COMMISSIONER),
+    DemoLogin("demo-finance", Membership.Role.FINANCE),
+    DemoLogin("demo-auditor", Membership.Role.AUDITOR),
+    DemoLogin("demo-provider", Membership.Role.PROVIDER, provider_ref="ACME-CARE"),
+    DemoLogin("demo-mary", Membership.Role.PERSON, person_ref="MARY-86"),
+    DemoLogin("demo-family", Membership.Role.REPRESENTATIVE, person_ref="MARY-86"),
+)
+
+# What each staff role may do in the admin site. Plan versions are view-only everywhere (a
+# plan changes by importing a new version); tokens are made through the API or CLI, which
+# show the secret once; nothing may be deleted through a demo login.
+STAFF_PERMISSIONS = {
+    Membership.Role.COUNCIL_ADMIN: ("view", "add", "change"),
+    Membership.Role.COMMISSIONER: ("view", "add", "change"),
+    Membership.Role.FINANCE: ("view",),
+    Membership.Role.AUDITOR: ("view",),
+}
+
+
+def _admin_permissions(role: str = Membership.Role.COUNCIL_ADMIN) -> list[tuple[str, str]]:
+    """(app label, codename) of what a demo staff login with ``role`` may do in the admin site."""
     wanted: list[tuple[str, str]] = []
     read_only = {m.PlanVersion, ApiToken}
-    for model in (*apps.get_app_config(m.Council._meta.app_label).get_models(), Membership, ApiToken):
-        actions = ("view",) if model in read_only else ("view", "add", "change")
+    allowed = STAFF_PERMISSIONS.get(role, ())
+    models = [*apps.get_app_config(m.Council._meta.app_label).get_models()]
+    if role in (Membership.Role.COUNCIL_ADMIN, Membership.Role.AUDITOR):
+        models += [Membership, ApiToken]
+    for model in models:
+        actions = tuple(a for a in allowed if a == "view") if model in read_only else allowed
         wanted += [(model._meta.app_label, f"{action}_{model._meta.model_name}") for action in actions]
     return wanted
 
 
 def _demo_login(council: m.Council, progress: Callable[[str], None]) -> None:
+    for login in DEMO_LOGINS:
+        _one_login(council, login, progress)
+
+
+def _one_login(council: m.Council, login: DemoLogin, progress: Callable[[str], None]) -> None:
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"is_staff": True, "is_active": True})
+    user, created = User.objects.get_or_create(username=login.username, defaults={"is_staff": login.is_staff, "is_active": True})
     changed = []
-    for name, value in (("is_staff", True), ("is_superuser", False), ("is_active", True)):
+    for name, value in (("is_staff", login.is_staff), ("is_superuser", False), ("is_active", True)):
         if getattr(user, name) != value:
             setattr(user, name, value)
             changed.append(name)
@@ -846,9 +890,13 @@ def _demo_login(council: m.Council, progress: Callable[[str], None]) -> None:
         user.save(update_fields=changed)
     elif created:
         user.save()
-    Membership.objects.get_or_create(user=user, council=council, role=Membership.Role.COUNCIL_ADMIN, provider=None, person=None)
+    provider = council.providers.get(ref=login.provider_ref) if login.provider_ref else None
+    person = council.people.filter(ref=login.person_ref).first() if login.person_ref else None
+    if login.person_ref and person is None:
+        return  # a build too small to hold Mary (never with the default seed: she comes first)
+    Membership.objects.get_or_create(user=user, council=council, role=login.role, provider=provider, person=person)
 
-    wanted_perms = _admin_permissions()
+    wanted_perms = _admin_permissions(login.role) if login.is_staff else []
     by_app: dict[str, list[str]] = {}
     for app_label, codename in wanted_perms:
         by_app.setdefault(app_label, []).append(codename)
@@ -860,7 +908,7 @@ def _demo_login(council: m.Council, progress: Callable[[str], None]) -> None:
     missing = wanted - set(user.user_permissions.values_list("id", flat=True))
     if missing:
         user.user_permissions.add(*sorted(missing))
-    progress(f"demo login {DEMO_USERNAME}: {'created' if created else 'already there'}")
+    progress(f"demo login {login.username}: {'created' if created else 'already there'}")
 
 
 def _summarise(council: m.Council) -> DemoSummary:

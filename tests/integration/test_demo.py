@@ -200,3 +200,30 @@ def test_the_default_build_spreads_from_3k_to_over_300k():
     direct = summary.by_mechanism["direct_payment"] / summary.plans
     assert 0.18 <= direct <= 0.32
     assert m.PlanVersion.objects.filter(plan__council__code=COUNCIL_CODE).count() == 310  # ten plans changed at a review
+
+
+def test_there_is_one_login_per_role_each_scoped(small_demo):
+    from django.test import Client
+
+    from careledger.demo.build import DEMO_LOGINS
+
+    assert {login.role for login in DEMO_LOGINS} == set(Membership.Role.values)
+    council = m.Council.objects.get(code=COUNCIL_CODE)
+    everyone = set(council.people.values_list("ref", flat=True))
+    acme_people = set(
+        m.Person.objects.filter(council=council, care_plan__versions__services__provider__ref="ACME-CARE").values_list("ref", flat=True)
+    )
+    assert "MARY-86" in acme_people and acme_people < everyone
+    expected = {
+        "council_admin": everyone, "commissioner": everyone, "finance": everyone, "auditor": everyone,
+        "provider": acme_people, "person": {"MARY-86"}, "representative": {"MARY-86"},
+    }
+    for login in DEMO_LOGINS:
+        client = Client()
+        signed_in = client.post("/sign-in/", {"username": login.username, "password": "careledger-demo"})
+        assert signed_in.status_code == 302, login.username
+        people = client.get(f"/api/v1/councils/{COUNCIL_CODE}/people")
+        assert {p["ref"] for p in people.json()} == expected[login.role], login.username
+        audit = client.get(f"/api/v1/councils/{COUNCIL_CODE}/audit?limit=1").status_code
+        assert audit == (200 if login.role in ("council_admin", "auditor") else 404), login.username
+        assert (client.get("/admin/records/person/").status_code == 200) == login.is_staff, login.username
