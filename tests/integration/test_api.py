@@ -122,3 +122,16 @@ def test_admin_shows_only_the_users_councils(client, council, other_council, acm
     assert listing.status_code == 200 and b"MARY-86" not in listing.content
     person = m.Person.objects.get()
     assert client.get(f"/admin/records/person/{person.pk}/change/").status_code in (302, 404)
+
+
+def test_a_user_with_roles_in_two_councils_has_each_roles_reach_in_each(client, council, other_council, acme, mary_data, django_user_model):
+    services.provider_create(scope=Scope.system(other_council), ref="ACME-CARE", name="Acme Care (south)")
+    user = django_user_model.objects.create_user(username="both", password="a-long-test-password")
+    Membership.objects.create(user=user, council=council, role=Membership.Role.COMMISSIONER)
+    Membership.objects.create(user=user, council=other_council, role=Membership.Role.AUDITOR)
+    client.force_login(user)
+    assert sorted(c["code"] for c in client.get("/api/v1/councils").json()) == ["NOR", "SOU"]
+    assert post_json(client, "/api/v1/councils/NOR/plans", mary_data).status_code == 201  # commissioner here
+    assert post_json(client, "/api/v1/councils/SOU/plans", mary_data).status_code == 404  # auditor there: read only
+    assert client.get("/api/v1/councils/SOU/audit").status_code == 200
+    assert client.get("/api/v1/councils/NOR/audit").status_code == 404  # a commissioner does not read the trail
