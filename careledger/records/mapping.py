@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from careledger.domain import plans as d
 from careledger.domain.rates import RateCard
+from careledger.domain.rules import RULE_FIELDS, MonitoringRules
 from careledger.domain.schedules import VisitPattern as DomainVisitPattern
 
 from . import models as m
@@ -63,3 +64,8 @@ VERSION_PREFETCH = (
     "outcomes",
     "budget__funding",
 )
+
+
+def contract_rules(contract: m.Contract) -> MonitoringRules:
+    """A contract's monitoring and payment rules as the domain's value."""
+    return MonitoringRules(**{name: getattr(contract, name) for name in RULE_FIELDS})

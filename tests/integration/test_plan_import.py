@@ -171,3 +171,13 @@ def test_an_exported_plan_imports_back_as_unchanged(council, acme, mary_data):
     assert '"standard": "12.50"' in exported
     again = services.plan_import(scope=Scope.system(council), raw=exported)
     assert again.outcome == "unchanged" and m.PlanVersion.objects.count() == 1
+
+
+def test_a_new_contract_carries_the_default_monitoring_rules(acme):
+    from careledger.domain.rules import DEFAULT_RULES
+    from careledger.records.mapping import contract_rules
+
+    contract = m.Contract.objects.get(provider=acme)
+    assert contract_rules(contract) == DEFAULT_RULES
+    contract.payment_basis, contract.rounding, contract.rounding_step_minutes = "actual", "up", 15
+    assert contract_rules(contract).rounding_step_minutes == 15
