@@ -18,12 +18,13 @@ from careledger.access.models import ApiToken
 from careledger.access.scope import councils_for, scope_for
 from careledger.audit.selectors import audit_entries
 from careledger.domain.costing import cost_plan
+from careledger.formats.plan_cost import plan_cost_dict
 from careledger.formats.plan_file import PlanFileError, parse_plan, plan_to_data
 from careledger.records import selectors, services
 from careledger.records.errors import Conflict, InvalidInput, NotFound
 
 from .auth import PerCallerThrottle, api_auth
-from .schemas import AuditEntryOut, CouncilOut, PersonOut, PlanCostOut, PlanImportOut, TokenIn, TokenOut, plan_cost_out
+from .schemas import AuditEntryOut, CouncilOut, PersonOut, PlanCostOut, PlanImportOut, TokenIn, TokenOut
 
 api = NinjaAPI(
     title="careledger API",
@@ -84,7 +85,7 @@ def _invalid(request: HttpRequest, error: InvalidInput):
 def plan_cost(request: HttpRequest):
     """Cost a plan file without storing it: weekly hours and cost, 52-week and period cost, headroom."""
     plan = parse_plan(request.body, source="request body")
-    return plan_cost_out(cost_plan(plan))
+    return plan_cost_dict(cost_plan(plan))
 
 
 @api.get("/councils", response=list[CouncilOut], tags=["councils"])
@@ -125,7 +126,7 @@ def package_cost(request: HttpRequest, code: str, person_ref: str):
     """The latest plan's cost; ``period_cost`` prices each plan version over the days it was in force."""
     scope = scope_for(request.auth, code)
     package = selectors.package_cost(scope=scope, person_ref=person_ref)
-    return plan_cost_out(package.cost, period_cost=package.period_cost_all_versions)
+    return plan_cost_dict(package.cost, period_cost=package.period_cost_all_versions)
 
 
 # -- API tokens (council administrators, signed in; a token cannot make tokens) -----------------

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 from ninja import Schema
 
-from careledger.domain.costing import PlanCost
 from careledger.domain.money import format_money
-from careledger.formats.plan_cost import plan_cost_dict
 
 
 class CouncilOut(Schema):
@@ -54,8 +51,6 @@ class PlanImportOut(Schema):
     outcome: str
 
 
-def plan_cost_out(cost: PlanCost, *, period_cost: Decimal | None = None) -> dict:
-    return plan_cost_dict(cost, period_cost=period_cost)
 
 
 class TokenIn(Schema):
