@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "axes",  # counts failed sign-ins and locks the account
     "careledger.records",
     "careledger.access",
+    "careledger.ingest",
     "careledger.audit",
     "careledger.web",
 ]

@@ -124,6 +124,7 @@ class Budget:
     delivery_mechanism: DeliveryMechanism
     weekly_contribution: Decimal = ZERO
     funding: tuple[Funding, ...] = ()
+    account_ref: str | None = None  # the direct payment account (or prepaid card) whose transactions are this budget's
 
     def __post_init__(self) -> None:
         if self.end_date < self.start_date:

@@ -283,6 +283,7 @@ def _budget(r: _Reader, data: dict[str, Any]) -> Budget | None:
     end = r.date(obj, "end_date", path)
     mechanism = r.choice(obj, "delivery_mechanism", path, tuple(m.value for m in DeliveryMechanism))
     contribution = r.money(obj, "weekly_contribution", path, required=False)
+    account_ref = r.string(obj, "account_ref", path, ref=True, required=False)
     funding: list[Funding] = []
     for i, item in enumerate(r.array(obj, "funding", path, required=False)):
         where = f"{path}.funding[{i}]"
@@ -305,7 +306,7 @@ def _budget(r: _Reader, data: dict[str, Any]) -> Budget | None:
     if None in (amount, start, end, mechanism):
         return None
     assert amount is not None and start is not None and end is not None and mechanism is not None
-    return Budget(amount, start, end, DeliveryMechanism(mechanism), contribution if contribution is not None else Decimal(0), tuple(funding))
+    return Budget(amount, start, end, DeliveryMechanism(mechanism), contribution if contribution is not None else Decimal(0), tuple(funding), account_ref or None)
 
 
 def _services(r: _Reader, data: dict[str, Any], check_provider: ProviderCheck | None) -> list[Service]:
@@ -423,6 +424,8 @@ def plan_to_data(plan: Plan) -> dict[str, Any]:
         "delivery_mechanism": budget.delivery_mechanism.value,
         "weekly_contribution": format_money(budget.weekly_contribution),
     }
+    if budget.account_ref:
+        budget_data["account_ref"] = budget.account_ref
     if budget.funding:
         budget_data["funding"] = [{"source": f.source.value, "annual_amount": format_money(f.annual_amount)} for f in budget.funding]
     services = []

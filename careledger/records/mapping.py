@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from careledger.domain import plans as d
 from careledger.domain.rates import RateCard
 from careledger.domain.rules import RULE_FIELDS, MonitoringRules
@@ -50,7 +52,8 @@ def version_to_domain(version: m.PlanVersion) -> d.Plan:
             person.birth_date,
             d.Preferences(version.carer_gender or None, version.known_carers_only),
         ),
-        budget=budget_to_domain(version.budget),
+        # The account is named in the version's own document: the budget row is shared by versions.
+        budget=dataclasses.replace(budget_to_domain(version.budget), account_ref=(version.document or {}).get("budget", {}).get("account_ref")),
         services=services,
         outcomes=tuple(d.Outcome(o.ref, o.text, d.AscotDomain(o.domain)) for o in version.outcomes.all()),
         review_every_weeks=version.review_every_weeks,

@@ -167,6 +167,26 @@ class BudgetFunding(models.Model):
         return f"{self.get_source_display()}: £{self.annual_amount}"
 
 
+class PaymentAccount(models.Model):
+    """A direct payment bank account or prepaid card: the transactions sent for it are the person's.
+
+    Named by the plan file's ``budget.account_ref``; the ref is unique in the council,
+    and an account belongs to one person for good (its history is theirs).
+    """
+
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="payment_accounts")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payment_accounts")
+    ref = models.CharField("Account reference", max_length=64, validators=[ref_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["council", "ref"]
+        constraints = [models.UniqueConstraint(fields=["council", "ref"], name="payment_account_ref_unique_in_council")]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
 class CarePlan(models.Model):
     """A person's care and support plan; what it says lives in its versions."""
 

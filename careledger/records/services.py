@@ -123,6 +123,7 @@ def plan_import(
             return PlanImportResult(person.ref, latest.number, latest.effective_from, "unchanged", plan)
 
         budget = _budget_upsert(council, person, plan)
+        _account_link(council, person, plan, source)
         if effective_from is None:
             effective_from = plan.budget.start_date if latest is None else max(today_in_london(), plan.budget.start_date)
         problems = []
@@ -178,6 +179,15 @@ def _budget_upsert(council: m.Council, person: m.Person, plan: Plan) -> m.Budget
         budget.funding.all().delete()
         m.BudgetFunding.objects.bulk_create(m.BudgetFunding(budget=budget, source=s, annual_amount=a) for s, a in wanted)
     return budget
+
+
+def _account_link(council: m.Council, person: m.Person, plan: Plan, source: str) -> None:
+    ref = plan.budget.account_ref
+    if not ref:
+        return
+    account, _ = m.PaymentAccount.objects.get_or_create(council=council, ref=ref, defaults={"person": person})
+    if account.person_id != person.pk:
+        raise PlanFileError([Problem("$.budget.account_ref", f"account {ref!r} belongs to another person")], source)
 
 
 def _write_plan_rows(council: m.Council, version: m.PlanVersion, plan: Plan) -> None:

@@ -1,0 +1,146 @@
+"""Importing visits, carers and transactions: exact counts, nothing doubled, history kept."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from careledger.ingest import services
+from careledger.ingest.models import Carer, CarerRevision, DeliveryFigures, ImportRun, RejectedRow, Transaction, Visit, VisitRevision
+from careledger.records.scoping import Scope
+
+HEADER = "visit_ref,person_ref,provider_ref,service_ref,carer_ref,planned_start,planned_minutes,actual_start,actual_end,status\n"
+
+
+def visit_line(ref: str, day: int = 6, status: str = "completed", person: str = "MARY-86", provider: str = "ACME-CARE", minutes: int = 60, end: str = "10:00") -> str:
+    times = f"2026-04-{day:02d} 09:00,2026-04-{day:02d} {end}" if status == "completed" else ","
+    return f"{ref},{person},{provider},homecare,C1,2026-04-{day:02d} 09:00,{minutes},{times},{status}\n"
+
+
+def run_import(scope, text: str, kind: str = "visits", source: str = "visits.csv", **options):
+    return services.import_file(scope=scope, kind=kind, stream=io.BytesIO(text.encode()), source=source, **options)
+
+
+@pytest.fixture
+def mary(system, acme, mary_data):
+    from careledger.records import services as records
+
+    mary_data["budget"]["account_ref"] = "DP-MARY"
+    records.plan_import(scope=system, raw=__import__("json").dumps(mary_data), source="mary.json")
+    return system.person("MARY-86")
+
+
+def figures(person) -> dict:
+    row = DeliveryFigures.objects.filter(person=person).values(*DeliveryFigures.FIELDS).first()
+    return row or {}
+
+
+def test_import_then_reimport_counts_nothing_twice(system, mary):
+    text = HEADER + "".join(visit_line(f"V{i}", day=6 + i) for i in range(5))
+    first = run_import(system, text).run
+    assert (first.rows, first.added, first.amended, first.duplicates, first.rejected, first.status) == (5, 5, 0, 0, 0, "applied")
+    assert Visit.objects.count() == 5
+    assert figures(mary) == {**figures(mary), "visits": 5, "completed": 5, "delivered_seconds": 5 * 3600, "amendments": 0}
+    again = run_import(system, text).run
+    assert (again.rows, again.added, again.amended, again.duplicates, again.rejected) == (5, 0, 0, 5, 0)
+    assert Visit.objects.count() == 5 and VisitRevision.objects.count() == 0
+    assert figures(mary)["visits"] == 5 and figures(mary)["delivered_seconds"] == 5 * 3600
+    assert first.file_sha256 == again.file_sha256 and len(first.file_sha256) == 64
+
+
+def test_amendment_keeps_the_earlier_version_and_moves_the_figures(system, mary):
+    run_import(system, HEADER + visit_line("V1") + visit_line("V2", day=7))
+    amended = run_import(system, HEADER + visit_line("V1", status="missed") + visit_line("V2", day=7)).run
+    assert (amended.added, amended.amended, amended.duplicates) == (0, 1, 1)
+    visit = Visit.objects.get(ref="V1")
+    assert (visit.status, visit.version, visit.actual_start) == ("missed", 2, None)
+    (old,) = VisitRevision.objects.filter(visit=visit)
+    assert (old.version, old.status, old.actual_seconds) == (1, "completed", 3600)
+    f = figures(mary)
+    assert (f["visits"], f["completed"], f["missed"], f["delivered_seconds"], f["amendments"]) == (2, 1, 1, 3600, 1)
+    # Amending back is a second amendment, not a return to version 1.
+    run_import(system, HEADER + visit_line("V1"))
+    assert Visit.objects.get(ref="V1").version == 3 and VisitRevision.objects.filter(visit=visit).count() == 2
+    assert figures(mary)["completed"] == 2 and figures(mary)["amendments"] == 2
+
+
+def test_same_ref_twice_in_one_file_is_applied_in_order(system, mary):
+    run = run_import(system, HEADER + visit_line("V1") + visit_line("V1", status="missed") + visit_line("V1", status="missed"), chunk_rows=100).run
+    assert (run.rows, run.added, run.amended, run.duplicates) == (3, 1, 1, 1)
+    assert Visit.objects.get(ref="V1").status == "missed"
+    assert figures(mary)["visits"] == 1 and figures(mary)["missed"] == 1
+
+
+def test_bad_rows_are_kept_with_reasons_and_good_rows_apply(system, mary):
+    text = (
+        HEADER
+        + visit_line("V1")
+        + visit_line("V2", person="NOBODY")
+        + "V3,MARY-86,ACME-CARE,homecare,C1,2026-02-30 09:00,60,,,missed\n"
+        + visit_line("V4", provider="ELSEWHERE")
+        + visit_line("V5", day=8)
+    )
+    summary = run_import(system, text)
+    run = summary.run
+    assert (run.rows, run.added, run.rejected) == (5, 2, 3)
+    assert not summary.ok
+    kept = list(RejectedRow.objects.filter(run=run).values_list("line", "field"))
+    assert kept == [(3, "person_ref"), (4, "planned_start"), (5, "provider_ref")]
+    reasons = dict(RejectedRow.objects.filter(run=run).values_list("field", "reason"))
+    assert "NOBODY" in reasons["person_ref"]
+    assert sorted(Visit.objects.values_list("ref", flat=True)) == ["V1", "V5"]
+
+
+def test_all_or_nothing_applies_nothing_when_a_row_is_bad(system, mary):
+    text = HEADER + visit_line("V1") + visit_line("V2", person="NOBODY")
+    run = run_import(system, text, all_or_nothing=True).run
+    assert (run.status, run.rows, run.rejected, run.added) == ("refused", 2, 1, 0)
+    assert Visit.objects.count() == 0 and not DeliveryFigures.objects.filter(visits__gt=0).exists()
+    good = run_import(system, HEADER + visit_line("V1") + visit_line("V2", day=8), all_or_nothing=True).run
+    assert (good.status, good.added) == ("applied", 2)
+
+
+def test_a_provider_can_only_send_for_its_own_clients(system, mary, council):
+    from careledger.records import services as records
+
+    other = records.provider_create(scope=system, ref="OTHER-CARE", name="Other Care")
+    as_other = Scope(council, "token:9", provider_ids=frozenset({other.pk}), can_write_delivery=True)
+    run = run_import(as_other, HEADER + visit_line("V1") + visit_line("V2", provider="OTHER-CARE")).run
+    assert run.added == 0 and run.rejected == 2
+    fields = sorted(RejectedRow.objects.filter(run=run).values_list("line", "field"))
+    assert fields == [(2, "person_ref"), (2, "provider_ref"), (3, "person_ref")]
+    assert run.provider_id == other.pk
+
+
+def test_a_reader_cannot_import(council, mary):
+    from careledger.records.errors import NotFound
+
+    reader = Scope(council, "user:1", whole_council=True)
+    with pytest.raises(NotFound):
+        run_import(reader, HEADER + visit_line("V1"))
+    assert Visit.objects.count() == 0
+
+
+def test_transactions_and_carers(system, mary):
+    text = "txn_ref,account_ref,date,amount,counterparty,description\nT1,DP-MARY,2026-04-10,-120.50,Acme Care,invoice\nT2,DP-MARY,2026-04-11,400.00,Council,top up\nT3,DP-NONE,2026-04-11,1.00,,\n"
+    run = run_import(system, text, kind="transactions", source="dp.csv").run
+    assert (run.added, run.rejected) == (2, 1)
+    assert run_import(system, text, kind="transactions", source="dp.csv").run.duplicates == 2
+    f = figures(mary)
+    assert (f["transactions"], f["money_in_pence"], f["money_out_pence"]) == (2, 40000, 12050)
+    assert str(Transaction.objects.get(ref="T1").amount) == "-120.50"
+    carers = "carer_ref,provider_ref,gender\nC1,ACME-CARE,female\nC2,ACME-CARE,male\n"
+    assert run_import(system, carers, kind="carers", source="carers.csv").run.added == 2
+    assert run_import(system, carers.replace("C2,ACME-CARE,male", "C2,ACME-CARE,female"), kind="carers").run.amended == 1
+    assert Carer.objects.get(ref="C2").gender == "female" and CarerRevision.objects.get().gender == "male"
+
+
+def test_running_figures_equal_a_recompute(system, mary):
+    run_import(system, HEADER + "".join(visit_line(f"V{i}", day=6 + i % 20, status=("completed", "missed", "cancelled_by_person")[i % 3]) for i in range(30)))
+    run_import(system, HEADER + "".join(visit_line(f"V{i}", day=6 + i % 20, status="completed", end="09:40") for i in range(0, 30, 4)))
+    stored = services.stored_figures(council_id=mary.council_id)
+    assert stored == services.computed_figures(council_id=mary.council_id)
+    services.recompute_figures(council_id=mary.council_id)
+    assert services.stored_figures(council_id=mary.council_id) == stored
+    assert ImportRun.objects.count() == 2
