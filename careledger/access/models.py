@@ -72,6 +72,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    require_signature = models.BooleanField(default=False, help_text="Refuse pushes not signed with the token's signing key (HMAC-SHA256)")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -28,8 +28,15 @@ class NewToken:
     token: ApiToken
     secret: str  # shown to the caller once; only its hash is kept
 
+    @property
+    def signing_key(self) -> str:
+        """The key for signing pushes (derived, never stored; shown with the secret)."""
+        from .signing import signing_key
 
-def token_create(*, scope: Scope, name: str, access: str, provider_ref: str | None = None, created_by=None) -> NewToken:
+        return signing_key(self.token)
+
+
+def token_create(*, scope: Scope, name: str, access: str, provider_ref: str | None = None, created_by=None, require_signature: bool = False) -> NewToken:
     """Make a token for a council's or a provider's system. Only council administrators may."""
     scope.require(scope.can_manage)
     if access not in ApiToken.Access.values:
@@ -49,6 +56,7 @@ def token_create(*, scope: Scope, name: str, access: str, provider_ref: str | No
         access=access,
         prefix=secret[:10],
         digest=hash_token(secret),
+        require_signature=require_signature,
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
     log.info("api token created id=%s council=%s", token.pk, scope.council.code)

@@ -9,22 +9,39 @@ outside the caller's scope answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import File, NinjaAPI, Query, Schema, Status
+from ninja.files import UploadedFile
 
 from careledger.access import services as access_services
 from careledger.access.models import ApiToken
 from careledger.access.scope import councils_for, scope_for
+from careledger.access.signing import SignatureError, verify as verify_signature
 from careledger.audit.selectors import audit_entries
 from careledger.domain.costing import cost_plan
 from careledger.formats.plan_cost import plan_cost_dict
 from careledger.formats.plan_file import PlanFileError, parse_plan, plan_to_data
+from careledger.ingest import selectors as ingest_selectors
+from careledger.ingest import services as ingest_services
 from careledger.records import selectors, services
 from careledger.records.errors import Conflict, InvalidInput, NotFound
 
 from .auth import PerCallerThrottle, api_auth
-from .schemas import AuditEntryOut, CouncilOut, PersonOut, PlanCostOut, PlanImportOut, TokenIn, TokenOut
+from .schemas import (
+    AuditEntryOut,
+    CouncilOut,
+    DeliveryFiguresOut,
+    ImportRunOut,
+    PersonOut,
+    PlanCostOut,
+    PlanImportOut,
+    PushIn,
+    PushOut,
+    TokenIn,
+    TokenOut,
+)
 
 api = NinjaAPI(
     title="careledger API",
@@ -71,6 +88,11 @@ def _not_found(request: HttpRequest, error: NotFound):
 @api.exception_handler(Conflict)
 def _conflict(request: HttpRequest, error: Conflict):
     return api.create_response(request, {"detail": str(error)}, status=409)
+
+
+@api.exception_handler(SignatureError)
+def _bad_signature(request: HttpRequest, error: SignatureError):
+    return api.create_response(request, {"detail": f"signature refused: {error}"}, status=401)
 
 
 @api.exception_handler(InvalidInput)
@@ -129,6 +151,72 @@ def package_cost(request: HttpRequest, code: str, person_ref: str):
     return plan_cost_dict(package.cost, period_cost=package.period_cost_all_versions)
 
 
+# -- delivery data: pushed batches, uploaded files, import runs, running figures ----------------
+
+PUSH_DOC = (
+    "Up to 1,000 items in one transaction. Each item is answered in order: `accepted` (new), `duplicate` "
+    "(same ref and content: nothing changed), `amended` (same ref, new content; the earlier version is kept) or "
+    "`rejected` with each field in trouble and why (the rest of the batch still applies). A token may sign the "
+    "body: `X-Careledger-Timestamp` (Unix seconds) and `X-Careledger-Signature: sha256=<hex HMAC-SHA256 of "
+    "timestamp + '.' + body>`, within 5 minutes of the server's clock; a replay is refused."
+)
+
+
+def _push(request: HttpRequest, code: str, kind: str, body: PushIn):
+    scope = scope_for(request.auth, code)
+    if isinstance(request.auth, ApiToken):
+        verify_signature(request.auth, request.headers, request.body)
+    return PushOut.from_result(ingest_services.push_items(scope=scope, kind=kind, items=body.items))
+
+
+@api.post("/councils/{code}/visits", response={200: PushOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut}, tags=["delivery"], description=PUSH_DOC)
+def push_visits(request: HttpRequest, code: str, body: PushIn):
+    """Push visits (docs/formats.md section 3): visit_ref, person_ref, provider_ref, service_ref, carer_ref, planned_start, ..."""
+    return _push(request, code, "visits", body)
+
+
+@api.post("/councils/{code}/carers", response={200: PushOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut}, tags=["delivery"], description=PUSH_DOC)
+def push_carers(request: HttpRequest, code: str, body: PushIn):
+    """Push carers: carer_ref, provider_ref, gender."""
+    return _push(request, code, "carers", body)
+
+
+@api.post("/councils/{code}/transactions", response={200: PushOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut}, tags=["delivery"], description=PUSH_DOC)
+def push_transactions(request: HttpRequest, code: str, body: PushIn):
+    """Push account transactions (section 4): txn_ref, account_ref, date, amount (money out negative), counterparty, description."""
+    return _push(request, code, "transactions", body)
+
+
+@api.post("/councils/{code}/imports", response={201: ImportRunOut, 400: ErrorOut, 404: ErrorOut}, tags=["delivery"])
+def import_upload(request: HttpRequest, code: str, kind: Literal["visits", "carers", "transactions"], file: File[UploadedFile], all_or_nothing: bool = False):
+    """Upload a visits, carers or transactions file (``?kind=``; CSV, transactions also OFX). Answers with the run and its first 1,000 rejections."""
+    scope = scope_for(request.auth, code)
+    summary = ingest_services.import_file(scope=scope, kind=kind, stream=file.file, source=(file.name or "upload")[:255], all_or_nothing=all_or_nothing)
+    return Status(201, ImportRunOut.from_run(summary.run, rejections=summary.run.rejections.all()[:1000]))
+
+
+@api.get("/councils/{code}/imports", response={200: list[ImportRunOut], 404: ErrorOut}, tags=["delivery"])
+def import_list(request: HttpRequest, code: str, limit: int = Query(50, ge=1, le=500)):
+    """Recent imports and pushes: the council's for its staff, a provider's own for the provider."""
+    scope = scope_for(request.auth, code)
+    return [ImportRunOut.from_run(run) for run in ingest_selectors.import_runs(scope=scope)[:limit]]
+
+
+@api.get("/councils/{code}/imports/{run_id}", response={200: ImportRunOut, 404: ErrorOut}, tags=["delivery"])
+def import_detail(request: HttpRequest, code: str, run_id: int, offset: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10000)):
+    """One import run with its rejected rows (file line, field, reason, raw text), a page at a time."""
+    scope = scope_for(request.auth, code)
+    run = ingest_selectors.import_run(scope=scope, run_id=run_id)
+    return ImportRunOut.from_run(run, rejections=run.rejections.all()[offset : offset + limit])
+
+
+@api.get("/councils/{code}/people/{person_ref}/delivery", response={200: DeliveryFiguresOut, 404: ErrorOut}, tags=["delivery"])
+def delivery_figures(request: HttpRequest, code: str, person_ref: str):
+    """What has been reported for the person so far; reflects every accepted item at once."""
+    scope = scope_for(request.auth, code)
+    return ingest_selectors.delivery_figures(scope=scope, person_ref=person_ref)
+
+
 # -- API tokens (council administrators, signed in; a token cannot make tokens) -----------------
 
 
@@ -143,8 +231,10 @@ def token_list(request: HttpRequest, code: str):
 def token_create(request: HttpRequest, code: str, body: TokenIn):
     """Make a token. Its secret is in this response only; careledger keeps just its hash."""
     scope = scope_for(request.auth, code)
-    new = access_services.token_create(scope=scope, name=body.name, access=body.access, provider_ref=body.provider_ref, created_by=request.auth)
-    return Status(201, TokenOut.from_token(new.token, secret=new.secret))
+    new = access_services.token_create(
+        scope=scope, name=body.name, access=body.access, provider_ref=body.provider_ref, created_by=request.auth, require_signature=body.require_signature
+    )
+    return Status(201, TokenOut.from_token(new.token, secret=new.secret, signing_key=new.signing_key))
 
 
 @api.delete("/councils/{code}/tokens/{token_id}", response={200: TokenOut, 404: ErrorOut}, tags=["tokens"])

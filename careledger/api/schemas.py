@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 from ninja import Schema
 
@@ -57,6 +58,7 @@ class TokenIn(Schema):
     name: str
     access: str = "read"
     provider_ref: str | None = None
+    require_signature: bool = False
 
 
 class TokenOut(Schema):
@@ -68,10 +70,12 @@ class TokenOut(Schema):
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    require_signature: bool = False
     secret: str | None = None
+    signing_key: str | None = None
 
     @classmethod
-    def from_token(cls, token, *, secret: str | None = None) -> "TokenOut":
+    def from_token(cls, token, *, secret: str | None = None, signing_key: str | None = None) -> "TokenOut":
         return cls(
             id=token.pk,
             name=token.name,
@@ -81,7 +85,9 @@ class TokenOut(Schema):
             created_at=token.created_at.isoformat(),
             last_used_at=token.last_used_at.isoformat() if token.last_used_at else None,
             revoked_at=token.revoked_at.isoformat() if token.revoked_at else None,
+            require_signature=token.require_signature,
             secret=secret,
+            signing_key=signing_key,
         )
 
 
@@ -109,3 +115,102 @@ class AuditEntryOut(Schema):
             after=entry.after,
             hash=entry.hash,
         )
+
+
+# -- delivery data ------------------------------------------------------------------------------
+
+
+class PushIn(Schema):
+    """A batch of up to 1,000 items, each an object with the columns of docs/formats.md sections 3 and 4."""
+
+    items: list[Any]
+
+
+class ItemError(Schema):
+    field: str
+    reason: str
+
+
+class ItemOut(Schema):
+    index: int
+    ref: str | None
+    outcome: str  # accepted, duplicate, amended, rejected
+    errors: list[ItemError] = []
+
+
+class PushOut(Schema):
+    run: int
+    counts: dict[str, int]
+    items: list[ItemOut]
+
+    @classmethod
+    def from_result(cls, result) -> "PushOut":
+        return cls(
+            run=result.run.pk,
+            counts=result.counts,
+            items=[
+                ItemOut(index=i.index, ref=i.ref, outcome=i.outcome, errors=[ItemError(field=e.field, reason=e.reason) for e in i.errors])
+                for i in result.items
+            ],
+        )
+
+
+class RejectionOut(Schema):
+    line: int
+    field: str
+    reason: str
+    raw: str
+
+
+class ImportRunOut(Schema):
+    id: int
+    kind: str
+    channel: str
+    source: str
+    provider_ref: str | None
+    status: str
+    started_at: str
+    finished_at: str | None
+    rows: int
+    added: int
+    amended: int
+    duplicates: int
+    rejected: int
+    file_sha256: str
+    rejections: list[RejectionOut] | None = None
+
+    @classmethod
+    def from_run(cls, run, *, rejections=None) -> "ImportRunOut":
+        return cls(
+            id=run.pk,
+            kind=run.kind,
+            channel=run.channel,
+            source=run.source,
+            provider_ref=run.provider.ref if run.provider_id else None,
+            status=run.status,
+            started_at=run.started_at.isoformat(),
+            finished_at=run.finished_at.isoformat() if run.finished_at else None,
+            rows=run.rows,
+            added=run.added,
+            amended=run.amended,
+            duplicates=run.duplicates,
+            rejected=run.rejected,
+            file_sha256=run.file_sha256,
+            rejections=None if rejections is None else [RejectionOut(line=r.line, field=r.field, reason=r.reason, raw=r.raw) for r in rejections],
+        )
+
+
+class DeliveryFiguresOut(Schema):
+    """What has been reported for one person so far, updated with every accepted item."""
+
+    person_ref: str
+    visits: int
+    completed: int
+    missed: int
+    cancelled_by_person: int
+    in_progress: int
+    delivered_hours: str
+    amendments: int
+    transactions: int
+    money_in: str
+    money_out: str

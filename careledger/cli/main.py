@@ -200,18 +200,23 @@ def token() -> None:
 @click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
 @click.option("--provider", "provider_ref", metavar="REF", help="Limit the token to one provider's packages.")
 @click.option("--access", type=click.Choice(["read", "write"]), default="read", show_default=True)
-def token_create(name: str, council_code: str | None, provider_ref: str | None, access: str) -> None:
-    """Make a token called NAME. The secret is printed once; only its hash is kept."""
+@click.option("--require-signature", is_flag=True, help="Refuse pushes not signed (HMAC-SHA256) with the token's signing key.")
+def token_create(name: str, council_code: str | None, provider_ref: str | None, access: str, require_signature: bool) -> None:
+    """Make a token called NAME. The secret is printed once; only its hash is kept.
+
+    The signing key for signed pushes is printed with it (to standard error).
+    """
     setup_django()
     from careledger.access import services as access_services
     from careledger.records import selectors
     from careledger.records.scoping import Scope
 
     found = selectors.council_resolve(council_code)
-    new = access_services.token_create(scope=Scope.system(found), name=name, access=access, provider_ref=provider_ref)
+    new = access_services.token_create(scope=Scope.system(found), name=name, access=access, provider_ref=provider_ref, require_signature=require_signature)
     click.echo(f"token {new.token.pk} ({access}, {'provider ' + provider_ref if provider_ref else 'council-wide'}) for council {found.code}.")
     click.echo("Secret (shown once, keep it safe):", err=True)
     click.echo(new.secret)
+    click.echo(f"Signing key for X-Careledger-Signature ({'required' if require_signature else 'optional'}): {new.signing_key}", err=True)
 
 
 @token.command("revoke")

@@ -32,6 +32,8 @@ EVERYONE = STAFF | {"provider", "person", "representative", "council_token_read"
 SESSION_ROLES = STAFF | {"provider", "person", "representative"}
 TOKEN_ROLES = EVERYONE - SESSION_ROLES
 PLAN_WRITERS = {"council_admin", "commissioner", "council_token_write"}
+DELIVERY_WRITERS = {"council_admin", "commissioner", "provider", "council_token_write", "provider_token"}
+RUN_READERS = STAFF | {"provider", "council_token_read", "council_token_write", "provider_token"}
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,9 @@ class Rule:
     """Who may use a route, and which record (if any) its path names."""
 
     allowed: frozenset[str]
-    target: str = ""  # "", "council", "person" or "token": what the {placeholders} name
+    target: str = ""  # "", "council", "person", "token" or "run": what the {placeholders} name
     ok: tuple[int, ...] = (200,)
-    body: str = ""  # "plan" or "token"
+    body: str = ""  # "plan", "token", "visits", "carers", "transactions" or "upload"
     public: bool = False  # a page anyone may open (it shows nothing private)
     notes: str = field(default="", compare=False)
 
@@ -63,6 +65,13 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/councils/{code}/tokens": R({"council_admin"}, target="council", ok=(201,), body="token"),
     "DELETE /api/v1/councils/{code}/tokens/{token_id}": R({"council_admin"}, target="token"),
     "GET /api/v1/councils/{code}/audit": R({"council_admin", "auditor"}, target="council"),
+    "POST /api/v1/councils/{code}/visits": R(DELIVERY_WRITERS, target="council", body="visits"),
+    "POST /api/v1/councils/{code}/carers": R(DELIVERY_WRITERS, target="council", body="carers"),
+    "POST /api/v1/councils/{code}/transactions": R(DELIVERY_WRITERS, target="council", body="transactions"),
+    "POST /api/v1/councils/{code}/imports": R(DELIVERY_WRITERS, target="council", ok=(201,), body="upload"),
+    "GET /api/v1/councils/{code}/imports": R(EVERYONE, target="council"),
+    "GET /api/v1/councils/{code}/imports/{run_id}": R(RUN_READERS, target="run"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/delivery": R(EVERYONE, target="person"),
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),
     "GET /api/v1/docs": R(EVERYONE, public=True),
     "GET /api/v1/": R(EVERYONE, public=True),
@@ -157,7 +166,27 @@ def world(db, django_user_model):
         clients[role] = Client(headers={"Authorization": f"Bearer {new.secret}"})
     nor_token = token_create(scope=Scope.system(nor), name="victim", access="read").token
     sou_token = token_create(scope=Scope.system(sou), name="south", access="read").token
-    return {"clients": clients, "nor_token": nor_token, "sou_token": sou_token, "mary": mary}
+    import io
+
+    from careledger.ingest.services import import_file
+
+    acme = nor.providers.get(ref="ACME-CARE")
+    as_acme = Scope(nor, "test", provider_ids=frozenset({acme.pk}), can_write_delivery=True)
+    nor_run = import_file(scope=as_acme, kind="visits", stream=io.BytesIO(VISITS_CSV.encode()), source="acme.csv").run
+    sou_visits = VISITS_CSV.replace("MARY-86", "SUE-9")
+    sou_run = import_file(scope=Scope.system(sou), kind="visits", stream=io.BytesIO(sou_visits.encode()), source="SUE-9 visits.csv").run
+    return {"clients": clients, "nor_token": nor_token, "sou_token": sou_token, "mary": mary, "nor_run": nor_run, "sou_run": sou_run}
+
+
+VISITS_CSV = (
+    "visit_ref,person_ref,provider_ref,service_ref,carer_ref,planned_start,planned_minutes,actual_start,actual_end,status\n"
+    "V1,MARY-86,ACME-CARE,homecare,C1,2026-04-06 09:00,60,2026-04-06 09:00,2026-04-06 10:00,completed\n"
+)
+BODIES = {
+    "visits": {"items": [{"visit_ref": "P1", "person_ref": "MARY-86", "provider_ref": "ACME-CARE", "service_ref": "homecare", "planned_start": "2026-04-07 09:00", "planned_minutes": 30, "status": "missed"}]},
+    "carers": {"items": [{"carer_ref": "C1", "provider_ref": "ACME-CARE", "gender": "female"}]},
+    "transactions": {"items": [{"txn_ref": "T1", "account_ref": "DP-NONE", "date": "2026-04-07", "amount": "-1.00"}]},
+}
 
 
 # In scope: Mary in NOR, whom every NOR role reaches. Out of scope, per role.
@@ -168,17 +197,26 @@ SECRET_WORDS = {"SUE-9": [b"SUE-9", b"Susan", b"Southerner"], "BOB-1": [b"BOB-1"
 
 
 def _call(client: Client, method: str, path: str, rule: Rule, world, *, out: dict | None = None):
-    values = {"code": "NOR", "person_ref": "MARY-86", "token_id": str(world["nor_token"].pk)}
+    values = {"code": "NOR", "person_ref": "MARY-86", "token_id": str(world["nor_token"].pk), "run_id": str(world["nor_run"].pk), "kind": "visits"}
     if out:
         values.update(out)
         if rule.target == "token":
             values["token_id"] = str(world["sou_token"].pk)
+        if rule.target == "run":
+            values["run_id"] = str(world["sou_run"].pk)
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     kwargs = {}
     if rule.body == "plan":
         kwargs = {"data": json.dumps(world["mary"]), "content_type": "application/json"}
     elif rule.body == "token":
         kwargs = {"data": json.dumps({"name": "new", "access": "read"}), "content_type": "application/json"}
+    elif rule.body in BODIES:
+        kwargs = {"data": json.dumps(BODIES[rule.body]), "content_type": "application/json"}
+    elif rule.body == "upload":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        kwargs = {"data": {"file": SimpleUploadedFile("v.csv", VISITS_CSV.encode(), content_type="text/csv")}}
+        url += "?kind=visits"
     return getattr(client, method.lower())(url, **kwargs)
 
 
@@ -201,6 +239,8 @@ def test_each_role_reaches_only_its_own_records(world, route):
                         assert word not in response.content or rule.public, f"{role} {route} leaks {word!r}"
             continue
         outs = [OTHER_COUNCIL] + ([OTHER_PROVIDER_OR_PERSON] if role in RESTRICTED and rule.target == "person" else [])
+        if rule.target == "run":
+            outs = [{"code": "SOU", "person_ref": "SUE-9"}]
         for out in outs:
             response = _call(client, method, path, rule, world, out=out)
             assert response.status_code in (401, 403, 404), f"{role} {route} out of scope {out}: {response.status_code}"
