@@ -25,11 +25,15 @@ from careledger.formats.plan_cost import plan_cost_dict
 from careledger.formats.plan_file import PlanFileError, parse_plan, plan_to_data
 from careledger.ingest import selectors as ingest_selectors
 from careledger.ingest import services as ingest_services
+from careledger.monitoring import selectors as monitoring_selectors
+from careledger.monitoring import services as monitoring_services
 from careledger.records import selectors, services
 from careledger.records.errors import Conflict, InvalidInput, NotFound
 
 from .auth import PerCallerThrottle, api_auth
 from .schemas import (
+    AlertNoteIn,
+    AlertOut,
     AuditEntryOut,
     CouncilOut,
     DeliveryFiguresOut,
@@ -215,6 +219,39 @@ def delivery_figures(request: HttpRequest, code: str, person_ref: str):
     """What has been reported for the person so far; reflects every accepted item at once."""
     scope = scope_for(request.auth, code)
     return ingest_selectors.delivery_figures(scope=scope, person_ref=person_ref)
+
+
+# -- monitoring: status and alerts --------------------------------------------------------------
+
+
+@api.get("/councils/{code}/people/{person_ref}/status", response={200: dict, 400: ErrorOut, 404: ErrorOut}, tags=["monitoring"])
+def package_status(request: HttpRequest, code: str, person_ref: str, as_of: date | None = None):
+    """Followed? Affordable? Working? The docs/formats.md section 6 status as at the end of ``as_of`` (default today)."""
+    scope = scope_for(request.auth, code)
+    view = monitoring_services.package_view(scope=scope, person_ref=person_ref, as_of=as_of or selectors.today_in_london())
+    monitoring_services.alerts_raise(view)
+    return view.status
+
+
+@api.get("/councils/{code}/alerts", response={200: list[AlertOut], 404: ErrorOut}, tags=["monitoring"])
+def alert_list(request: HttpRequest, code: str, status: str | None = "open", person_ref: str | None = None, limit: int = Query(200, ge=1, le=1000)):
+    """Alerts on the packages the caller may see, worst first (``status``: open, acknowledged, resolved, or empty for all)."""
+    scope = scope_for(request.auth, code)
+    return [AlertOut.from_alert(a) for a in monitoring_selectors.alert_list(scope=scope, status=status or None, person_ref=person_ref)[:limit]]
+
+
+@api.post("/councils/{code}/alerts/{alert_id}/acknowledge", response={200: AlertOut, 400: ErrorOut, 404: ErrorOut}, tags=["monitoring"])
+def alert_acknowledge(request: HttpRequest, code: str, alert_id: int, body: AlertNoteIn):
+    """Acknowledge an alert with a note saying what is being done."""
+    scope = scope_for(request.auth, code)
+    return AlertOut.from_alert(monitoring_services.alert_acknowledge(scope=scope, alert_id=alert_id, note=body.note))
+
+
+@api.post("/councils/{code}/alerts/{alert_id}/resolve", response={200: AlertOut, 400: ErrorOut, 404: ErrorOut}, tags=["monitoring"])
+def alert_resolve(request: HttpRequest, code: str, alert_id: int, body: AlertNoteIn):
+    """Resolve an alert (optionally with a closing note)."""
+    scope = scope_for(request.auth, code)
+    return AlertOut.from_alert(monitoring_services.alert_resolve(scope=scope, alert_id=alert_id, note=body.note))
 
 
 # -- API tokens (council administrators, signed in; a token cannot make tokens) -----------------

@@ -214,3 +214,31 @@ class DeliveryFiguresOut(Schema):
     transactions: int
     money_in: str
     money_out: str
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+class AlertOut(Schema):
+    id: int
+    person_ref: str
+    code: str
+    severity: str
+    cause: str
+    message: str
+    evidence: list[str]
+    status: str
+    raised_at: str
+    as_of: str
+    note: str
+
+    @classmethod
+    def from_alert(cls, alert) -> "AlertOut":
+        return cls(
+            id=alert.pk, person_ref=alert.person.ref, code=alert.code, severity=alert.severity, cause=alert.cause, message=alert.message,
+            evidence=list(alert.evidence), status=alert.status, raised_at=alert.raised_at.isoformat(), as_of=alert.as_of.isoformat(), note=alert.note,
+        )  # fmt: skip
+
+
+class AlertNoteIn(Schema):
+    note: str = ""

@@ -163,3 +163,50 @@ def recompute(council_code: str | None) -> None:
     after = services.stored_figures(council_id=council.pk)
     differed = sorted(pid for pid in set(before) | set(after) if before.get(pid) != after.get(pid))
     click.echo(f"council {council.code}: figures rebuilt for {people:,} people; {len(differed)} differed from the running totals")
+
+
+@click.command("status")
+@click.argument("person_ref")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="The date to judge the package at (default: today in London).")
+@click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the docs/formats.md section 6 JSON.")
+@click.option("--raise-alerts/--no-raise-alerts", default=True, show_default=True, help="Store alerts not raised before.")
+def status(person_ref: str, as_of, council_code: str | None, as_json: bool, raise_alerts: bool) -> None:
+    """Is PERSON_REF's care plan followed, affordable and working? With the alerts it raises."""
+    from .main import setup_django
+
+    setup_django()
+    from careledger.domain.localtime import LONDON
+    from careledger.monitoring import services
+    from careledger.records import selectors
+    from careledger.records.scoping import Scope
+
+    council = selectors.council_resolve(council_code)
+    from datetime import datetime
+
+    day = as_of.date() if as_of else datetime.now(LONDON).date()
+    view = services.package_view(scope=Scope.system(council), person_ref=person_ref, as_of=day)
+    new = services.alerts_raise(view) if raise_alerts else []
+    if as_json:
+        click.echo(json.dumps(view.status))
+        return
+    s = view.status
+    f, a, w = s["followed"], s["affordable"], s["working"]
+    words = {"green": "GREEN", "amber": "AMBER", "red": "RED"}
+    click.echo(f"{s['person_ref']} as at {s['as_of']}")
+    click.echo(
+        f"  Followed?   {words[f['rag']]:5}  {f['delivered']} of {f['scheduled']} visits delivered; {f['missed']} missed, {f['late']} late, "
+        f"{f['short']} short, {f['unplanned']} unplanned, {f['preference_breaches']} preference breaches; "
+        f"{f['delivered_hours']} of {f['planned_hours']} hours"
+    )
+    click.echo(
+        f"  Affordable? {words[a['rag']]:5}  spent £{a['spent']} of £{a['budget']} (pro rata £{a['pro_rata_budget']}); "
+        f"forecast £{a['forecast_year_end']} ({a['forecast_variance']} against budget)"
+    )
+    click.echo(
+        f"  Working?    {words[w['rag']]:5}  {w['outcomes']} outcomes; next review due {w['next_review_due']}"
+        f"{' (OVERDUE)' if w['review_overdue'] else ''}"
+    )
+    for alert in view.alerts:
+        mark = "new " if any(n.cause == alert.cause for n in new) else ""
+        click.echo(f"  [{alert.severity}] {mark}{alert.message}")

@@ -329,10 +329,11 @@ from careledger.cli.audit import audit as _audit  # noqa: E402  (a group of its 
 
 cli.add_command(_audit)
 
-from careledger.cli.ingest import import_group as _import_group, recompute as _recompute  # noqa: E402
+from careledger.cli.ingest import import_group as _import_group, recompute as _recompute, status as _status  # noqa: E402
 
 cli.add_command(_import_group)
 cli.add_command(_recompute)
+cli.add_command(_status)
 
 
 def main() -> None:  # pragma: no cover - console entry point

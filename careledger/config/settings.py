@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "careledger.records",
     "careledger.access",
     "careledger.ingest",
+    "careledger.monitoring",
     "careledger.audit",
     "careledger.web",
 ]

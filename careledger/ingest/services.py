@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
 from django.utils import timezone
 
@@ -50,6 +52,8 @@ class _Reach:
     def __init__(self, scope: Scope, kind: str) -> None:
         self.scope = scope
         self.kind = kind
+        self.moment = merge.datetime_adapter()
+        self.copy_text = connection.vendor == "postgresql"
         council = scope.council
         self.providers = dict(scope.providers().values_list("ref", "id"))
         self.people: dict[str, int] = {}
@@ -80,10 +84,19 @@ class _Reach:
             seconds = None
             if row.actual_start is not None and row.actual_end is not None:
                 seconds = int((row.actual_end - row.actual_start).total_seconds())
+            if self.copy_text:  # one line of COPY text: refs hold no white space, only a backslash needs escaping
+                start, end = row.actual_start, row.actual_end
+                line = (
+                    f"{seq}\t{accepted.line}\t{council_id}\t{provider_id}\t{_esc(row.visit_ref)}\t{person_id}\t{_esc(row.service_ref)}\t"
+                    f"{_esc(row.carer_ref or '')}\t{row.planned_start.isoformat()}\t{row.planned_minutes}\t"
+                    f"{start.isoformat() if start else NULL}\t{end.isoformat() if end else NULL}\t{NULL if seconds is None else seconds}\t"
+                    f"{row.status}\t{accepted.content_hash}\n"
+                )
+                return line, (provider_id, row.visit_ref)
             staged = (
                 seq, accepted.line, council_id, provider_id, row.visit_ref,
-                person_id, row.service_ref, row.carer_ref or "", merge.sql_datetime(row.planned_start), row.planned_minutes,
-                merge.sql_datetime(row.actual_start), merge.sql_datetime(row.actual_end), seconds, row.status,
+                person_id, row.service_ref, row.carer_ref or "", self.moment(row.planned_start), row.planned_minutes,
+                self.moment(row.actual_start), self.moment(row.actual_end), seconds, row.status,
                 accepted.content_hash,
             )  # fmt: skip
             return staged, (provider_id, row.visit_ref)
@@ -109,6 +122,13 @@ class _Reach:
     @staticmethod
     def _reject(accepted: Accepted[Any], problems: list[tuple[str, str]]) -> list[Rejection]:
         return [Rejection(accepted.source, accepted.line, name, reason, _raw_of(accepted.row)) for name, reason in problems]
+
+
+NULL = "\\N"
+
+
+def _esc(ref: str) -> str:
+    return ref.replace("\\", "\\\\") if "\\" in ref else ref
 
 
 def _raw_of(row: object) -> str:
@@ -271,47 +291,104 @@ def _apply(
     atomic_chunks: bool,
 ) -> None:
     spec = merge.SPECS[kind]
-    chunk: list[tuple] = []
+    chunk: list[tuple | str] = []
     keys: set[tuple[int, str]] = set()
     rejected: list[Rejection] = []
     bad_lines: set[int] = set()  # of the current chunk
     rows = 0
+    council_id = reach.scope.council.pk
 
-    def flush() -> None:
-        nonlocal chunk, keys, rejected, bad_lines, rows
+    def write(job: tuple) -> None:
+        chunk, owners, rejected, bad, rows = job
         with transaction.atomic() if atomic_chunks else _nothing():
-            written = merge.write_chunk(spec, chunk, run_id=run.pk, council_id=reach.scope.council.pk)
+            written = merge.write_chunk(spec, chunk, owners=owners, run_id=run.pk, council_id=council_id)
             _store_rejections(run, rejected, summary, keep)
             m.ImportRun.objects.filter(pk=run.pk).update(
                 rows=F("rows") + rows,
                 added=F("added") + written.added,
                 amended=F("amended") + written.amended,
                 duplicates=F("duplicates") + written.duplicates,
-                rejected=F("rejected") + len(bad_lines),
+                rejected=F("rejected") + bad,
             )
+
+    # Chunks that commit on their own are written by a second thread with its own
+    # connection while this one reads on: the database works while Python parses.
+    # Inside an outer transaction (all-or-nothing, or a test) they are written here.
+    writer = _Writer(write) if atomic_chunks and not connection.in_atomic_block else None
+
+    def flush() -> None:
+        nonlocal chunk, keys, rejected, bad_lines, rows
+        job = (chunk, {key[0] for key in keys}, rejected, len(bad_lines), rows)
+        if writer is not None:
+            writer.put(job)
+        else:
+            write(job)
         chunk, keys, rejected, bad_lines, rows = [], set(), [], set(), 0
 
-    for seq, result in enumerate(results):
-        if isinstance(result, Rejection):
-            rejected.append(result)
-            if result.line not in bad_lines:
+    try:
+        for seq, result in enumerate(results):
+            if isinstance(result, Rejection):
+                rejected.append(result)
+                if result.line not in bad_lines:
+                    bad_lines.add(result.line)
+                    rows += 1 if result.line > 1 else 0
+                continue
+            staged = reach.stage(seq, result)
+            if isinstance(staged, list):
+                rejected.extend(staged)
                 bad_lines.add(result.line)
-                rows += 1 if result.line > 1 else 0
-            continue
-        staged = reach.stage(seq, result)
-        if isinstance(staged, list):
-            rejected.extend(staged)
-            bad_lines.add(result.line)
+                rows += 1
+                continue
+            row, key = staged
+            if key in keys or len(chunk) >= chunk_rows:
+                flush()
+            chunk.append(row)
+            keys.add(key)
             rows += 1
-            continue
-        row, key = staged
-        if key in keys or len(chunk) >= chunk_rows:
-            flush()
-        chunk.append(row)
-        keys.add(key)
-        rows += 1
-    flush()
+        flush()
+    finally:
+        if writer is not None:
+            writer.close()  # waits for the chunks already read; raises the writer's error, if any
     run.refresh_from_db()
+
+
+class _Writer:
+    """Writes chunks in order on a thread of its own (one chunk queued ahead, so memory stays bounded).
+
+    The first error stops it; it is raised again in the reading thread at the next
+    ``put`` or at ``close``, and no later chunk is written.
+    """
+
+    def __init__(self, write: Callable[[tuple], None]) -> None:
+        self._write = write
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="careledger-import-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._write(job)
+                    except BaseException as error:  # noqa: BLE001 - handed to the reading thread
+                        self._error = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, job: tuple) -> None:
+        self._raise()
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        self._raise()
 
 
 class _nothing:
@@ -408,7 +485,8 @@ def push_items(*, scope: Scope, kind: str, items: Sequence[Mapping[str, Any]]) -
     spec = merge.SPECS[kind]
     reach = _Reach(scope, kind)
     outcomes: dict[int, ItemOutcome] = {}
-    chunks: list[list[tuple]] = [[]]
+    chunks: list[list[tuple | str]] = [[]]
+    owners: list[set[int]] = [set()]
     keys: set[tuple[int, str]] = set()
     rejected: list[Rejection] = []
     for index, item in enumerate(items):
@@ -432,16 +510,18 @@ def push_items(*, scope: Scope, kind: str, items: Sequence[Mapping[str, Any]]) -
         row, key = staged
         if key in keys:
             chunks.append([])
+            owners.append(set())
             keys = set()
         chunks[-1].append(row)
+        owners[-1].add(key[0])
         keys.add(key)
     with transaction.atomic():
         run = m.ImportRun.objects.create(
             council=scope.council, provider_id=_only_provider(scope), kind=kind, channel="api", source="api", actor=scope.actor,
             rows=len(items), rejected=len({r.line for r in rejected}),
         )  # fmt: skip
-        for chunk in chunks:
-            written = merge.write_chunk(spec, chunk, run_id=run.pk, council_id=scope.council.pk, want_outcomes=True)
+        for chunk, chunk_owners in zip(chunks, owners, strict=True):
+            written = merge.write_chunk(spec, chunk, owners=chunk_owners, run_id=run.pk, council_id=scope.council.pk, want_outcomes=True)
             run.added += written.added
             run.amended += written.amended
             run.duplicates += written.duplicates

@@ -33,6 +33,7 @@ SESSION_ROLES = STAFF | {"provider", "person", "representative"}
 TOKEN_ROLES = EVERYONE - SESSION_ROLES
 PLAN_WRITERS = {"council_admin", "commissioner", "council_token_write"}
 DELIVERY_WRITERS = {"council_admin", "commissioner", "provider", "council_token_write", "provider_token"}
+ALERT_HANDLERS = {"council_admin", "commissioner", "finance"}
 RUN_READERS = STAFF | {"provider", "council_token_read", "council_token_write", "provider_token"}
 
 
@@ -72,6 +73,10 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/councils/{code}/imports": R(EVERYONE, target="council"),
     "GET /api/v1/councils/{code}/imports/{run_id}": R(RUN_READERS, target="run"),
     "GET /api/v1/councils/{code}/people/{person_ref}/delivery": R(EVERYONE, target="person"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/status": R(EVERYONE, target="person"),
+    "GET /api/v1/councils/{code}/alerts": R(EVERYONE, target="council"),
+    "POST /api/v1/councils/{code}/alerts/{alert_id}/acknowledge": R(ALERT_HANDLERS, target="alert", body="note"),
+    "POST /api/v1/councils/{code}/alerts/{alert_id}/resolve": R(ALERT_HANDLERS, target="alert", body="note"),
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),
     "GET /api/v1/docs": R(EVERYONE, public=True),
     "GET /api/v1/": R(EVERYONE, public=True),
@@ -175,7 +180,16 @@ def world(db, django_user_model):
     nor_run = import_file(scope=as_acme, kind="visits", stream=io.BytesIO(VISITS_CSV.encode()), source="acme.csv").run
     sou_visits = VISITS_CSV.replace("MARY-86", "SUE-9")
     sou_run = import_file(scope=Scope.system(sou), kind="visits", stream=io.BytesIO(sou_visits.encode()), source="SUE-9 visits.csv").run
-    return {"clients": clients, "nor_token": nor_token, "sou_token": sou_token, "mary": mary, "nor_run": nor_run, "sou_run": sou_run}
+    from careledger.monitoring.models import Alert
+
+    def alert(council, ref):
+        person = council.people.get(ref=ref)
+        return Alert.objects.create(council=council, person=person, code="missed_visits", severity="high", cause="missed:2026-W17",
+                                    message=f"{ref}: 2 visits missed", evidence=[ref], as_of="2026-04-26")  # fmt: skip
+
+    nor_alert, sou_alert = alert(nor, "MARY-86"), alert(sou, "SUE-9")
+    return {"clients": clients, "nor_token": nor_token, "sou_token": sou_token, "mary": mary, "nor_run": nor_run, "sou_run": sou_run,
+            "nor_alert": nor_alert, "sou_alert": sou_alert}  # fmt: skip
 
 
 VISITS_CSV = (
@@ -197,19 +211,24 @@ SECRET_WORDS = {"SUE-9": [b"SUE-9", b"Susan", b"Southerner"], "BOB-1": [b"BOB-1"
 
 
 def _call(client: Client, method: str, path: str, rule: Rule, world, *, out: dict | None = None):
-    values = {"code": "NOR", "person_ref": "MARY-86", "token_id": str(world["nor_token"].pk), "run_id": str(world["nor_run"].pk), "kind": "visits"}
+    values = {"code": "NOR", "person_ref": "MARY-86", "token_id": str(world["nor_token"].pk), "run_id": str(world["nor_run"].pk), "kind": "visits",
+              "alert_id": str(world["nor_alert"].pk)}  # fmt: skip
     if out:
         values.update(out)
         if rule.target == "token":
             values["token_id"] = str(world["sou_token"].pk)
         if rule.target == "run":
             values["run_id"] = str(world["sou_run"].pk)
+        if rule.target == "alert":
+            values["alert_id"] = str(world["sou_alert"].pk)
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     kwargs = {}
     if rule.body == "plan":
         kwargs = {"data": json.dumps(world["mary"]), "content_type": "application/json"}
     elif rule.body == "token":
         kwargs = {"data": json.dumps({"name": "new", "access": "read"}), "content_type": "application/json"}
+    elif rule.body == "note":
+        kwargs = {"data": json.dumps({"note": "seen"}), "content_type": "application/json"}
     elif rule.body in BODIES:
         kwargs = {"data": json.dumps(BODIES[rule.body]), "content_type": "application/json"}
     elif rule.body == "upload":
@@ -239,7 +258,7 @@ def test_each_role_reaches_only_its_own_records(world, route):
                         assert word not in response.content or rule.public, f"{role} {route} leaks {word!r}"
             continue
         outs = [OTHER_COUNCIL] + ([OTHER_PROVIDER_OR_PERSON] if role in RESTRICTED and rule.target == "person" else [])
-        if rule.target == "run":
+        if rule.target in ("run", "alert"):
             outs = [{"code": "SOU", "person_ref": "SUE-9"}]
         for out in outs:
             response = _call(client, method, path, rule, world, out=out)

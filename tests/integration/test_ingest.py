@@ -144,3 +144,26 @@ def test_running_figures_equal_a_recompute(system, mary):
     services.recompute_figures(council_id=mary.council_id)
     assert services.stored_figures(council_id=mary.council_id) == stored
     assert ImportRun.objects.count() == 2
+
+
+
+def test_the_writer_thread_writes_in_order_and_hands_back_its_first_error():
+    """Chunks that commit alone are written on a second thread (exercised end to end by the SIGKILL test)."""
+    from careledger.ingest.services import _Writer
+
+    written = []
+
+    def write(job):
+        if job == 2:
+            raise RuntimeError("disk full")
+        written.append(job)
+
+    writer = _Writer(write)
+    writer.put(0)
+    writer.put(1)
+    writer.put(2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        for job in range(3, 10):
+            writer.put(job)
+        writer.close()
+    assert written == [0, 1]
