@@ -226,11 +226,53 @@ def delivery_figures(request: HttpRequest, code: str, person_ref: str):
 
 @api.get("/councils/{code}/people/{person_ref}/status", response={200: dict, 400: ErrorOut, 404: ErrorOut}, tags=["monitoring"])
 def package_status(request: HttpRequest, code: str, person_ref: str, as_of: date | None = None):
-    """Followed? Affordable? Working? The docs/formats.md section 6 status as at the end of ``as_of`` (default today)."""
+    """Followed? Affordable? Working? The docs/formats.md section 6 status as at the end of ``as_of`` (default today).
+
+    Computed from the stored plan, visits and transactions at each call, so it reflects every item
+    accepted before it; today's status is also stored for the portfolio, with any new alerts.
+    """
     scope = scope_for(request.auth, code)
-    view = monitoring_services.package_view(scope=scope, person_ref=person_ref, as_of=as_of or selectors.today_in_london())
-    monitoring_services.alerts_raise(view)
-    return view.status
+    today = selectors.today_in_london()
+    if as_of is None or as_of == today:
+        return monitoring_services.status_refresh(scope=scope, person_ref=person_ref, as_of=today).status
+    return monitoring_services.package_view(scope=scope, person_ref=person_ref, as_of=as_of).status
+
+
+@api.get("/councils/{code}/portfolio", response={200: dict, 404: ErrorOut}, tags=["monitoring"])
+def portfolio(
+    request: HttpRequest,
+    code: str,
+    rag: Literal["red", "amber", "green"] | None = None,
+    question: Literal["followed", "affordable", "working"] | None = None,
+    provider_ref: str | None = None,
+    mechanism: str | None = None,
+    sort: Literal["worst", "variance", "budget", "person"] = "worst",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+):
+    """Packages by red/amber/green for each question, by provider and by mechanism, and a page of them worst first.
+
+    From the stored statuses (``careledger recompute``, or each package's status call); ``stale`` says how many
+    have had new data or a new plan since.
+    """
+    scope = scope_for(request.auth, code)
+    found = monitoring_selectors.portfolio(scope=scope, rag=rag, question=question, provider_ref=provider_ref, mechanism=mechanism, sort=sort)
+    page = found["packages"][offset : offset + limit]
+    return {
+        "counts": found["counts"],
+        "by_provider": found["by_provider"],
+        "by_mechanism": found["by_mechanism"],
+        "stale": found["stale"],
+        "total": found["packages"].count(),
+        "packages": [
+            {
+                "person_ref": p.person.ref, "mechanism": p.mechanism, "provider_ref": p.provider_ref, "as_of": p.as_of.isoformat(),
+                "followed": p.followed, "affordable": p.affordable, "working": p.working, "budget": f"{p.budget:.2f}",
+                "spent": f"{p.spent:.2f}", "forecast_variance": f"{p.forecast_variance:.2f}", "open_alerts": p.open_alerts,
+            }  # fmt: skip
+            for p in page
+        ],
+    }
 
 
 @api.get("/councils/{code}/alerts", response={200: list[AlertOut], 404: ErrorOut}, tags=["monitoring"])

@@ -149,13 +149,21 @@ def import_rejections(run_id: int, council_code: str | None) -> None:
 
 @click.command("recompute")
 @click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
-def recompute(council_code: str | None) -> None:
-    """Rebuild every running figure of a council from the stored rows, and say whether anything differed."""
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Judge every package at this date (default: today in London).")
+@click.option("--only-stale", is_flag=True, help="Only packages with new data or a new plan since their status was computed.")
+def recompute(council_code: str | None, as_of, only_stale: bool) -> None:
+    """Rebuild a council's running figures from the stored rows, then every package's status and alerts."""
+    import time
+    from datetime import datetime
+
     from .main import setup_django
 
     setup_django()
+    from careledger.domain.localtime import LONDON
     from careledger.ingest import services
+    from careledger.monitoring import services as monitoring
     from careledger.records import selectors
+    from careledger.records.scoping import Scope
 
     council = selectors.council_resolve(council_code)
     before = services.stored_figures(council_id=council.pk)
@@ -163,6 +171,12 @@ def recompute(council_code: str | None) -> None:
     after = services.stored_figures(council_id=council.pk)
     differed = sorted(pid for pid in set(before) | set(after) if before.get(pid) != after.get(pid))
     click.echo(f"council {council.code}: figures rebuilt for {people:,} people; {len(differed)} differed from the running totals")
+    day = as_of.date() if as_of else datetime.now(LONDON).date()
+    began = time.perf_counter()
+    result = monitoring.recompute_statuses(scope=Scope.system(council), as_of=day, only_stale=only_stale)
+    click.echo(f"statuses as at {day.isoformat()}: {result.packages:,} packages in {time.perf_counter() - began:.1f} s")
+    for ref, why in sorted(result.failed.items())[:20]:
+        click.echo(f"  {ref}: {why}", err=True)
 
 
 @click.command("status")

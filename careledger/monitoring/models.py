@@ -43,3 +43,34 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.severity}) {self.cause}"
+
+
+class PackageStatus(models.Model):
+    """The last computed status of one person's package, for the portfolio (worst first).
+
+    It is stale when delivery data arrived after it was computed
+    (``DeliveryFigures.updated_at`` later than ``computed_at``), or the plan changed;
+    :func:`~careledger.monitoring.services.status_refresh` brings it up to date.
+    """
+
+    RAG_ORDER = {"red": 0, "amber": 1, "green": 2}
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="package_status")
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    computed_at = models.DateTimeField()
+    mechanism = models.CharField(max_length=20)
+    provider_ref = models.CharField(max_length=64, blank=True, help_text="The main provider (of the plan's first service)")
+    followed = models.CharField(max_length=5)
+    affordable = models.CharField(max_length=5)
+    working = models.CharField(max_length=5)
+    worst = models.SmallIntegerField(help_text="0 red, 1 amber, 2 green: the worst of the three")
+    reds = models.SmallIntegerField(default=0)
+    budget = models.DecimalField(max_digits=12, decimal_places=2)
+    spent = models.DecimalField(max_digits=12, decimal_places=2)
+    forecast_variance = models.DecimalField(max_digits=12, decimal_places=2)
+    open_alerts = models.IntegerField(default=0)
+    status = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["council", "worst", "-reds"], name="packagestatus_worst")]

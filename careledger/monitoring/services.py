@@ -35,7 +35,7 @@ from careledger.records.models import Person, PlanVersion
 from careledger.records.scoping import Scope
 from careledger.records.selectors import _in_force, plan_versions
 
-from .models import Alert
+from .models import Alert, PackageStatus
 
 __all__ = ["PackageView", "package_view", "alerts_raise", "alert_acknowledge", "alert_resolve"]
 
@@ -84,13 +84,12 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     slots = [p.visit for p in versioned_priced_visits(plans, budget.start_date, upto)]
     window_start = end_of_day(budget.start_date - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
     rows = list(
-        Visit.objects.filter(person=person, planned_start__gte=window_start, planned_start__lt=now).order_by("planned_start", "ref")
+        Visit.objects.filter(person=person, planned_start__gte=window_start, planned_start__lt=now)
+        .order_by("planned_start", "ref")
+        .values_list("ref", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "status", "provider_id")
     )
-    visits = [
-        DeliveredVisit(v.ref, person.ref, v.service_ref, v.carer_ref or None, v.planned_start, v.planned_minutes, v.actual_start, v.actual_end, v.status)
-        for v in rows
-    ]
-    genders = _carer_genders(rows)
+    visits = [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    genders = _carer_genders({(r[8], r[2]) for r in rows if r[2]})
     preferred = plan.person.preferences.carer_gender
     reconciliation = classify(match(slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
 
@@ -128,12 +127,12 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     return PackageView(person, as_of, plan, status, reconciliation, aff, tuple(evaluate(snapshot)), ledger)
 
 
-def _carer_genders(rows: list[Visit]) -> dict[str, str]:
-    wanted = {(v.provider_id, v.carer_ref) for v in rows if v.carer_ref}
+def _carer_genders(wanted: set[tuple[int, str]]) -> dict[str, str]:
+    """Gender by carer ref, for the (provider, carer) pairs seen in the visits."""
     if not wanted:
         return {}
-    carers = Carer.objects.filter(provider_id__in={p for p, _ in wanted}, ref__in={r for _, r in wanted})
-    return {c.ref: c.gender for c in carers if (c.provider_id, c.ref) in wanted}
+    carers = Carer.objects.filter(provider_id__in={p for p, _ in wanted}, ref__in={r for _, r in wanted}).values_list("provider_id", "ref", "gender")
+    return {ref: gender for provider_id, ref, gender in carers if (provider_id, ref) in wanted}
 
 
 def _transactions(person: Person, first: date, last: date) -> list[Transaction]:
@@ -218,3 +217,80 @@ def alert_resolve(*, scope: Scope, alert_id: int, note: str = "") -> Alert:
     alert.resolved_at, alert.resolved_by = timezone.now(), scope.actor
     alert.save()
     return alert
+
+
+# -- stored statuses: refresh one, recompute a council ------------------------------------------
+
+
+def status_refresh(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
+    """Compute a package's status, raise its new alerts and store it for the portfolio."""
+    view = package_view(scope=scope, person_ref=person_ref, as_of=as_of)
+    alerts_raise(view)
+    _store(view)
+    return view
+
+
+def _store(view: PackageView) -> PackageStatus:
+    s = view.status
+    rags = (s["followed"]["rag"], s["affordable"]["rag"], s["working"]["rag"])
+    order = PackageStatus.RAG_ORDER
+    first_service = view.plan.services[0] if view.plan.services else None
+    row, _ = PackageStatus.objects.update_or_create(
+        person=view.person,
+        defaults={
+            "council_id": view.person.council_id,
+            "as_of": view.as_of,
+            "computed_at": timezone.now(),
+            "mechanism": view.plan.budget.delivery_mechanism.value,
+            "provider_ref": first_service.provider_ref if first_service else "",
+            "followed": rags[0],
+            "affordable": rags[1],
+            "working": rags[2],
+            "worst": min(order[r] for r in rags),
+            "reds": sum(1 for r in rags if r == "red"),
+            "budget": Decimal(s["affordable"]["budget"]),
+            "spent": Decimal(s["affordable"]["spent"]),
+            "forecast_variance": Decimal(s["affordable"]["forecast_variance"]),
+            "open_alerts": Alert.objects.filter(person=view.person).exclude(status=Alert.Status.RESOLVED).count(),
+            "status": s,
+        },
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    packages: int
+    failed: dict[str, str]  # person ref -> why (no plan in force, budget not started)
+
+
+def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False) -> RecomputeResult:
+    """Recompute (and store) the status of every package in the scope, or only the stale ones."""
+    people = scope.people().filter(care_plan__isnull=False).order_by("ref")
+    if only_stale:
+        people = people.filter(id__in=stale_people(scope=scope))
+    done, failed = 0, {}
+    for ref in people.values_list("ref", flat=True):
+        try:
+            with transaction.atomic():
+                status_refresh(scope=scope, person_ref=ref, as_of=as_of)
+            done += 1
+        except (NotFound, InvalidInput) as error:
+            failed[ref] = str(error)
+    return RecomputeResult(done, failed)
+
+
+def stale_people(*, scope: Scope):
+    """People whose stored status is older than their delivery data or plan, or who have none."""
+    from django.db.models import Exists, F, OuterRef, Q
+
+    from careledger.ingest.models import DeliveryFigures
+
+    newer_data = DeliveryFigures.objects.filter(person=OuterRef("pk"), updated_at__gt=OuterRef("package_status__computed_at"))
+    newer_plan = PlanVersion.objects.filter(plan__person=OuterRef("pk"), created_at__gt=OuterRef("package_status__computed_at"))
+    return (
+        scope.people()
+        .filter(care_plan__isnull=False)
+        .filter(Q(package_status__isnull=True) | Exists(newer_data) | Exists(newer_plan))
+        .values("id")
+    )

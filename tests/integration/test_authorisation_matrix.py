@@ -75,6 +75,7 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/councils/{code}/people/{person_ref}/delivery": R(EVERYONE, target="person"),
     "GET /api/v1/councils/{code}/people/{person_ref}/status": R(EVERYONE, target="person"),
     "GET /api/v1/councils/{code}/alerts": R(EVERYONE, target="council"),
+    "GET /api/v1/councils/{code}/portfolio": R(EVERYONE, target="council"),
     "POST /api/v1/councils/{code}/alerts/{alert_id}/acknowledge": R(ALERT_HANDLERS, target="alert", body="note"),
     "POST /api/v1/councils/{code}/alerts/{alert_id}/resolve": R(ALERT_HANDLERS, target="alert", body="note"),
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),

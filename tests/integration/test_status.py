@@ -79,9 +79,35 @@ def test_alerts_are_raised_once_and_have_a_lifecycle(mary_six_weeks, council):
 def test_status_command_and_api(mary_six_weeks, staff_client):
     response = staff_client.get("/api/v1/councils/NOR/people/MARY-86/status?as_of=2026-05-17")
     assert response.status_code == 200 and response.json() == EXPECTED
+    assert staff_client.get("/api/v1/councils/NOR/alerts").json() == []  # a past date raises nothing
+    alerts_raise(package_view(scope=mary_six_weeks, person_ref="MARY-86", as_of=AS_OF))
     alerts = staff_client.get("/api/v1/councils/NOR/alerts").json()
     assert [a["severity"] for a in alerts] == ["high", "medium", "medium"]
     first = alerts[0]["id"]
     done = staff_client.post(f"/api/v1/councils/NOR/alerts/{first}/acknowledge", data={"note": "on it"}, content_type="application/json")
     assert done.status_code == 200 and done.json()["status"] == "acknowledged"
     assert len(staff_client.get("/api/v1/councils/NOR/alerts").json()) == 2
+
+
+def test_recompute_stores_statuses_and_the_portfolio_counts_them(mary_six_weeks, staff_client, mary_data):
+    from careledger.monitoring.services import recompute_statuses, stale_people
+    from careledger.records import services as records
+
+    sue = dict(mary_data, person=dict(mary_data["person"], ref="SUE-2", given_name="Sue"))
+    records.plan_import(scope=mary_six_weeks, raw=json.dumps(sue))
+    assert stale_people(scope=mary_six_weeks).count() == 2
+    result = recompute_statuses(scope=mary_six_weeks, as_of=AS_OF)
+    assert (result.packages, result.failed) == (2, {})
+    assert stale_people(scope=mary_six_weeks).count() == 0
+    body = staff_client.get("/api/v1/councils/NOR/portfolio").json()
+    # Mary: followed amber (3 missed of 84). Sue: no visits reported at all, so every slot is missed: red.
+    assert body["counts"]["followed"] == {"red": 1, "amber": 1, "green": 0}
+    assert [p["person_ref"] for p in body["packages"]] == ["SUE-2", "MARY-86"]
+    assert body["by_provider"] == {"ACME-CARE": {"red": 1, "amber": 1, "green": 0}}
+    assert body["stale"] == 0 and body["total"] == 2
+    reds = staff_client.get("/api/v1/councils/NOR/portfolio?rag=red&question=followed").json()
+    assert [p["person_ref"] for p in reds["packages"]] == ["SUE-2"]
+    # New data for Mary makes her stored status stale until it is refreshed.
+    push_items(scope=mary_six_weeks, kind="visits", items=[_item(six_weeks_of_visits()[0]) | {"visit_ref": "NEW-1"}])
+    assert staff_client.get("/api/v1/councils/NOR/portfolio").json()["stale"] == 1
+    assert recompute_statuses(scope=mary_six_weeks, as_of=AS_OF, only_stale=True).packages == 1
