@@ -17,6 +17,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 from django.db import connection, transaction
@@ -52,7 +53,24 @@ class _Reach:
     def __init__(self, scope: Scope, kind: str) -> None:
         self.scope = scope
         self.kind = kind
-        self.moment = merge.datetime_adapter()
+        adapt = merge.datetime_adapter()
+        memo: dict[tuple, object] = {}
+
+        def moment(value: datetime | None) -> object:
+            # Visit times repeat (the same hour for many people): convert each once. The key
+            # holds the fold and the zone because aware datetimes in one zone compare (and
+            # hash) equal across the autumn's repeated hour, which is two different instants.
+            if value is None:
+                return None
+            key = (value, value.fold, value.tzinfo)
+            found = memo.get(key)
+            if found is None:
+                if len(memo) > 100_000:
+                    memo.clear()
+                found = memo[key] = adapt(value)
+            return found
+
+        self.moment = moment
         self.copy_text = connection.vendor == "postgresql"
         council = scope.council
         self.providers = dict(scope.providers().values_list("ref", "id"))

@@ -167,3 +167,16 @@ def test_the_writer_thread_writes_in_order_and_hands_back_its_first_error():
             writer.put(job)
         writer.close()
     assert written == [0, 1]
+
+
+def test_the_repeated_autumn_hour_is_stored_as_two_instants(system, mary):
+    """01:30 BST and 01:30 GMT on 25 October 2026 are an hour apart, however they are written."""
+    text = (
+        HEADER
+        + "A1,MARY-86,ACME-CARE,homecare,C1,2026-10-25T01:30:00+01:00,30,,,missed\n"
+        + "A2,MARY-86,ACME-CARE,homecare,C1,2026-10-25T01:30:00+00:00,30,,,missed\n"
+        + "A3,MARY-86,ACME-CARE,homecare,C1,2026-10-25 01:30,30,,,missed\n"
+    )
+    assert run_import(system, text).run.added == 3
+    starts = {v.ref: v.planned_start.isoformat() for v in Visit.objects.all()}
+    assert starts == {"A1": "2026-10-25T00:30:00+00:00", "A2": "2026-10-25T01:30:00+00:00", "A3": "2026-10-25T00:30:00+00:00"}
