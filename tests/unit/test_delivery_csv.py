@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tracemalloc
@@ -14,13 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from careledger.domain.localtime import LONDON
+from careledger.formats import delivery_csv
 from careledger.formats.delivery_csv import (
+    MAX_LINE_BYTES,
     RAW_LIMIT,
+    TRANSACTION_COLUMNS,
     Accepted,
     CarerRow,
     Rejection,
     TransactionRow,
     VisitRow,
+    content_hash_of,
     parse_carers,
     parse_transactions,
     parse_visits,
@@ -449,7 +454,139 @@ def test_content_hash_differs_between_kinds_and_empty_and_missing_fields() -> No
     assert with_none.content_hash != with_empty_string.content_hash
 
 
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_the_content_hash_is_the_documented_canonical_text_and_never_changes() -> None:
+    # Stored hashes tell a resend from an amendment: these values are pinned for good.
+    [visit] = visits(GOOD_VISIT)
+    text = (
+        "visits\x1fvisit_ref=V1\x1fperson_ref=P1\x1fprovider_ref=PROV1\x1fservice_ref=S1\x1fcarer_ref=C1"
+        "\x1fplanned_start=2026-03-02T09:00:00+00:00\x1fplanned_minutes=30\x1factual_start=2026-03-02T09:02:00+00:00"
+        "\x1factual_end=2026-03-02T09:31:00+00:00\x1fstatus=completed"
+    )
+    assert visit.content_hash == sha256(text) == "6600177290ac59c3dbfe6254264a5fb11768e9b1414c75d3cfe12a61abdda69a"
+    [txn] = transactions("T1,ACC1,2026-04-01,-12.5,,Groceries")  # no counterparty: left out, name and all
+    text = "transactions\x1ftxn_ref=T1\x1faccount_ref=ACC1\x1fdate=2026-04-01\x1famount=-12.50\x1fdescription=Groceries"
+    assert txn.content_hash == sha256(text) == "e8ea0b6c48c024496b0fd6dbdb36d0ef19785dc1a7e07c29e37ad2554dbbd97a"
+    [carer] = run(parse_carers, "carer_ref,provider_ref,gender\nC1,PROV1,Female\n")
+    text = "carers\x1fcarer_ref=C1\x1fprovider_ref=PROV1\x1fgender=female"
+    assert carer.content_hash == sha256(text) == "748f2626abb72db42379c0f3e3236ff532127913e01b1d10a2f0a795b14a490c"
+
+
+def test_content_hash_of_any_row_is_the_parsers_hash() -> None:
+    carers = run(parse_carers, "carer_ref,provider_ref,gender\nC1,P,male\n")
+    for result in (*visits(GOOD_VISIT), *transactions("T1,ACC1,2026-04-01,-12.5,Shop,"), *carers):
+        assert content_hash_of(result.row) == result.content_hash
+    row = TransactionRow("T1", "ACC1", date(2026, 4, 1), Decimal("-12.5"), "Shop", None)
+    [parsed] = transactions("T1,ACC1,2026-04-01,-12.50,Shop,")
+    # What the OFX reader calls: either spelling of the kind.
+    assert delivery_csv._content_hash("transactions", TRANSACTION_COLUMNS, row) == parsed.content_hash
+    assert delivery_csv._content_hash("transaction", TRANSACTION_COLUMNS, row) == parsed.content_hash
+    with pytest.raises(TypeError):
+        content_hash_of(("T1", "ACC1"))  # type: ignore[arg-type]
+
+
+def test_content_hash_escapes_the_separator_and_the_backslash() -> None:
+    # The same characters split differently between the two text fields: different rows, different hashes.
+    rows = [
+        "T1,ACC1,2026-04-01,-1.00,a\x1fdescription=b,",
+        "T1,ACC1,2026-04-01,-1.00,a,b",
+        "T1,ACC1,2026-04-01,-1.00,a\\x1fdescription=b,",
+        "T1,ACC1,2026-04-01,-1.00,a\\,b",
+        "T1,ACC1,2026-04-01,-1.00,a,\\b",
+    ]
+    results = transactions(*rows)
+    assert all(isinstance(r, Accepted) for r in results)
+    assert len({r.content_hash for r in results}) == len(rows)
+    assert results[0].row.counterparty == "a\x1fdescription=b"
+    text = "transactions\x1ftxn_ref=T1\x1faccount_ref=ACC1\x1fdate=2026-04-01\x1famount=-1.00\x1fcounterparty=a\\x1fdescription=b"
+    assert results[0].content_hash == sha256(text)
+    [backslash_ref] = visits("V\\1,P1,PROV1,S1,,2026-03-02T09:00,30,,,missed")
+    assert backslash_ref.row.visit_ref == "V\\1"
+    assert backslash_ref.content_hash == content_hash_of(backslash_ref.row)
+    assert "visit_ref=V\\\\1" in delivery_csv._canonical_text("visits", delivery_csv.VISIT_COLUMNS, backslash_ref.row)
+
+
+def test_rows_are_immutable_named_tuples() -> None:
+    [result] = visits(GOOD_VISIT)
+    with pytest.raises(AttributeError):
+        result.row.status = "missed"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        result.content_hash = "x"  # type: ignore[misc]
+    assert result.row._replace(status="missed").status == "missed"
+    assert repr(result.row).startswith("VisitRow(visit_ref='V1', person_ref='P1'")
+
+
+# --- Lines at the limit ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_a_line_of_exactly_the_limit_is_read_and_one_byte_more_is_not(ending: str) -> None:
+    row = "T1,ACC1,2026-04-01,-1.00,,"
+    at_limit = row + "d" * (MAX_LINE_BYTES - len(row))
+    over = at_limit + "d"
+    data = ending.join([TXN_HEADER, at_limit, over, "T3,ACC1,2026-04-01,-1.00,,"]) + ending
+    first, second, third = run(parse_transactions, data)
+    assert isinstance(first, Accepted) and first.line == 2 and len(first.row.description) == MAX_LINE_BYTES - len(row)
+    assert isinstance(second, Rejection) and second.line == 3
+    assert second.reason == f"the line is {MAX_LINE_BYTES + 1:,} bytes long; at most {MAX_LINE_BYTES:,} are allowed"
+    assert isinstance(third, Accepted) and third.line == 4
+
+
+def test_the_limit_is_in_bytes_not_characters() -> None:
+    row = "T1,ACC1,2026-04-01,-1.00,,"
+    text = row + "\u00e9" * ((MAX_LINE_BYTES - len(row)) // 2 + 1)  # two bytes each
+    rejection, accepted = transactions(text, "T2,ACC1,2026-04-01,-1.00,,")
+    assert isinstance(rejection, Rejection) and rejection.line == 2 and rejection.reason.startswith("the line is 65,5")
+    assert len(rejection.raw) == RAW_LIMIT
+    assert isinstance(accepted, Accepted) and accepted.line == 3
+
+
+def test_a_file_of_only_a_byte_order_mark_is_empty() -> None:
+    rejection = one_rejection(run(parse_visits, b"\xef\xbb\xbf"))
+    assert rejection.line == 0 and rejection.reason.startswith("the file is empty")
+
+
 # --- Streaming, junk and progress ---------------------------------------------------------------
+
+
+def test_two_hundred_thousand_rows_parse_with_the_right_count_and_lines() -> None:
+    """A big file (not a timing test): every row, with its own line, through both ways of reading.
+
+    The first half has no quote character, so it is split at commas; the second half has
+    quoted fields, one of them over two lines, so the csv reader reads it. Every 1000th row is bad.
+    """
+    header = VISIT_HEADER + ",notes"
+    lines = [header]
+    expected_lines = []
+    bad_lines = []
+    line = 1
+    for i in range(200_000):
+        d = 1 + i % 28
+        minutes = "abc" if i % 1000 == 999 else "30"
+        notes = "" if i < 100_000 else ('"two\nlines, quoted"' if i == 150_000 else '"a, b"')
+        lines.append(
+            f"V{i},P{i % 2000},ACME-CARE,homecare,C{i % 50},2026-05-{d:02d} 09:00,{minutes},"
+            f"2026-05-{d:02d} 09:05:{i % 60:02d},2026-05-{d:02d} 09:33,completed,{notes}"
+        )
+        line += 1
+        (bad_lines if minutes == "abc" else expected_lines).append(line)
+        line += notes.count("\n")
+    data = ("\n".join(lines) + "\n").encode()
+    accepted = rejected = 0
+    for result in parse_visits(io.BytesIO(data), source="big.csv"):
+        if isinstance(result, Accepted):
+            assert result.line == expected_lines[accepted]
+            accepted += 1
+        else:
+            assert (result.line, result.field) == (bad_lines[rejected], "planned_minutes")
+            rejected += 1
+    assert (accepted, rejected) == (199_800, 200)
+
+
+# --- Streaming, junk and progress (continued) ----------------------------------------------------
 
 
 def test_progress_is_reported_about_every_megabyte() -> None:
