@@ -686,6 +686,9 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 def _text(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no counterparty or description needs one.
+    if "\x00" in value:
+        raise _Bad("contains a NUL character (\\x00), which is not text")
     return value
 
 
@@ -978,6 +981,8 @@ def _quick_transactions(limit: int) -> _QuickCheck:
         description = description.strip()
         row = new(TransactionRow, (txn_ref, account_ref, when[0], money[0], counterparty or None, description or None))
         free = counterparty + description
+        if "\x00" in free:
+            return None  # refused by the field-by-field path, with its reason
         if "\\" in refs or "\\" in free or _SEP in free:
             text = _canonical_text("transactions", TRANSACTION_COLUMNS, row)
         else:

@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from django.db import connection, transaction
@@ -101,7 +101,8 @@ class _Reach:
                 return self._reject(accepted, problems)
             seconds = None
             if row.actual_start is not None and row.actual_end is not None:
-                seconds = int((row.actual_end - row.actual_start).total_seconds())
+                # Between instants: aware times in one zone subtract by wall clock in Python.
+                seconds = int((row.actual_end.astimezone(UTC) - row.actual_start.astimezone(UTC)).total_seconds())
             if self.copy_text:  # one line of COPY text: refs hold no white space, only a backslash needs escaping
                 start, end = row.actual_start, row.actual_end
                 line = (
@@ -143,6 +144,11 @@ class _Reach:
 
 
 NULL = "\\N"
+
+
+def _clean(text: str) -> str:
+    """Text as PostgreSQL can store it: a NUL (which a rejected row may hold) written as \\x00."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def _esc(ref: str) -> str:
@@ -421,7 +427,7 @@ def _store_rejections(run: m.ImportRun, rejections: Sequence[Rejection], summary
     if not rejections:
         return
     m.RejectedRow.objects.bulk_create(
-        [m.RejectedRow(run=run, line=r.line, field=r.field[:64], reason=r.reason, raw=r.raw) for r in rejections], batch_size=1000
+        [m.RejectedRow(run=run, line=r.line, field=_clean(r.field)[:64], reason=_clean(r.reason), raw=_clean(r.raw)) for r in rejections], batch_size=1000
     )
     room = keep - len(summary.rejections)
     if room > 0:
@@ -547,7 +553,7 @@ def push_items(*, scope: Scope, kind: str, items: Sequence[Mapping[str, Any]]) -
                 item = items[seq]
                 outcomes[seq] = ItemOutcome(seq, item.get(_REF[kind]), _OUTCOME[outcome])
         if rejected:
-            m.RejectedRow.objects.bulk_create([m.RejectedRow(run=run, line=r.line, field=r.field[:64], reason=r.reason, raw=r.raw) for r in rejected])
+            m.RejectedRow.objects.bulk_create([m.RejectedRow(run=run, line=r.line, field=_clean(r.field)[:64], reason=_clean(r.reason), raw=_clean(r.raw)) for r in rejected])
         run.status = m.ImportRun.Status.APPLIED
         _finish(run, scope)
     return PushResult(run, tuple(outcomes[i] for i in range(len(items))))

@@ -180,3 +180,17 @@ def test_the_repeated_autumn_hour_is_stored_as_two_instants(system, mary):
     assert run_import(system, text).run.added == 3
     starts = {v.ref: v.planned_start.isoformat() for v in Visit.objects.all()}
     assert starts == {"A1": "2026-10-25T00:30:00+00:00", "A2": "2026-10-25T01:30:00+00:00", "A3": "2026-10-25T00:30:00+00:00"}
+
+
+def test_a_nul_in_free_text_is_refused_not_a_database_error(system, mary):
+    text = "txn_ref,account_ref,date,amount,counterparty,description\nT1,DP-MARY,2026-04-10,-1.00,Shop\x00,x\nT2,DP-MARY,2026-04-10,-2.00,Shop,x\n"
+    summary = run_import(system, text, kind="transactions", source="dp.csv")
+    assert (summary.run.added, summary.run.rejected) == (1, 1)
+    assert [(r.line, r.field) for r in summary.rejections] == [(2, "counterparty")]
+
+
+def test_a_visit_across_the_autumn_clock_change_lasts_what_really_passed(system, mary):
+    """01:30 BST to 01:15 GMT is 45 minutes, though the clock went back."""
+    text = HEADER + "C1,MARY-86,ACME-CARE,homecare,C1,2026-10-25T01:30:00+01:00,45,2026-10-25T01:30:00+01:00,2026-10-25T01:15:00+00:00,completed\n"
+    assert run_import(system, text).run.added == 1
+    assert Visit.objects.get(ref="C1").actual_seconds == 45 * 60
