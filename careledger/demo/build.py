@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP
 from typing import Any
 
@@ -35,10 +35,13 @@ from django.db import transaction
 
 from careledger.access.models import ApiToken, Membership
 from careledger.audit.context import acting_as
+from careledger.demo.delivery import DeliveryLoad, load_delivery
 from careledger.domain.costing import cost_plan, period_cost, versioned_priced_visits
+from careledger.domain.localtime import LONDON
 from careledger.domain.money import ZERO, Decimal, format_gbp, format_money
 from careledger.domain.plans import DeliveryMechanism
 from careledger.formats.plan_file import FORMAT, plan_from_data, plan_to_data
+from careledger.ingest.models import Visit
 from careledger.records import models as m
 from careledger.records import services
 from careledger.records.errors import InvalidInput
@@ -671,6 +674,12 @@ class DemoSummary:
     username: str = DEMO_USERNAME
     password_from_env: bool = False
     seconds: float = 0.0
+    # -- delivery data (careledger.demo.delivery) --
+    delivery_upto: date | None = None
+    visits_imported: int = 0
+    visits_stored: int = 0
+    packages_by_rag: dict[str, int] = field(default_factory=dict)  # worst of the three questions
+    followed_by_rag: dict[str, int] = field(default_factory=dict)  # "is the plan followed?" alone
 
     def describe(self, base_url: str) -> str:
         base = base_url if base_url.endswith("/") else base_url + "/"
@@ -690,6 +699,17 @@ class DemoSummary:
         lines.append(
             f"  annual budgets: smallest {format_gbp(self.smallest)}, median {format_gbp(self.median)}, largest {format_gbp(self.largest)}"
         )
+        # -- delivery data (careledger.demo.delivery) --
+        if self.delivery_upto is not None:
+            lines.append(
+                f"  visits:     {self.visits_stored} up to {self.delivery_upto.isoformat()} ({self.visits_imported} imported now)"
+            )
+
+            def rag(counts: dict[str, int]) -> str:
+                return ", ".join(f"{counts.get(colour, 0)} {colour}" for colour in ("red", "amber", "green"))
+
+            lines.append(f"  packages:   {rag(self.packages_by_rag)}; plan followed: {rag(self.followed_by_rag)}")
+        # -- end of delivery data --
         if self.left_as_found:
             shown = ", ".join(self.left_as_found[:5]) + (" ..." if len(self.left_as_found) > 5 else "")
             lines.append(
@@ -718,13 +738,25 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-def build_demo(*, seed: int = 2026, people: int = 300, progress: Callable[[str], None] = lambda m: None) -> DemoSummary:
+def build_demo(
+    *,
+    seed: int = 2026,
+    people: int = 300,
+    progress: Callable[[str], None] = lambda m: None,
+    upto: date | None = None,
+    delivery: bool = True,
+) -> DemoSummary:
     """Build (or find already built) the demo council; return what is there.
 
     Everything goes through the services, in one transaction: an interrupted build
     leaves nothing behind. Running it again adds nothing and changes nothing; people
     whose stored plans differ from this seed's (another seed, or edited since) are
     left as they are and listed in the summary.
+
+    Then the delivery data (:mod:`careledger.demo.delivery`): visits up to ``upto``
+    (default yesterday in London, never after the budgets end) for the people built
+    from this seed, and every package's status as at that day (``delivery=False``
+    leaves it out: the tests of the plans alone use that).
     """
     started = time.perf_counter()
     progress(f"generating {people} people (seed {seed})")
@@ -735,7 +767,14 @@ def build_demo(*, seed: int = 2026, people: int = 300, progress: Callable[[str],
         providers_created = _providers(scope, progress)
         people_created, versions_created, left = _people(scope, generated, progress)
         _demo_login(council, progress)
+        loaded = _delivery(scope, generated, left, seed=seed, upto=upto, progress=progress) if delivery else None
         summary = _summarise(council)
+        if loaded is not None:
+            summary.delivery_upto = loaded.upto
+            summary.visits_imported = loaded.visits_imported
+            summary.visits_stored = Visit.objects.filter(council=council).count()
+            summary.packages_by_rag = loaded.worst
+            summary.followed_by_rag = loaded.followed
     summary.people_created = people_created
     summary.versions_created = versions_created
     summary.providers_created = providers_created
@@ -744,6 +783,33 @@ def build_demo(*, seed: int = 2026, people: int = 300, progress: Callable[[str],
     summary.seconds = time.perf_counter() - started
     progress(f"done in {summary.seconds:.1f} s")
     return summary
+
+
+# -- delivery data (careledger.demo.delivery) --
+
+
+def _delivery(
+    scope: Scope, generated: list[dict[str, Any]], left: list[str], *, seed: int, upto: date | None, progress: Callable[[str], None]
+) -> DeliveryLoad | None:
+    """Visits for the people built from this seed (not those left as found), and their statuses."""
+    skip = set(left)
+    people_plans = [
+        [(date.fromisoformat(v["effective_from"]), plan_from_data(v["plan"])) for v in entry["versions"]]
+        for entry in generated
+        if entry["ref"] not in skip
+    ]
+    if not people_plans:
+        return None
+    starts = [versions[0][1].budget.start_date for versions in people_plans]
+    ends = [versions[-1][1].budget.end_date for versions in people_plans]
+    upto = min(upto or datetime.now(LONDON).date() - timedelta(days=1), max(ends))
+    if upto < min(starts):
+        progress(f"no visits: {upto.isoformat()} is before the budgets start")
+        return None
+    return load_delivery(scope, people_plans, seed=seed, upto=upto, progress=progress)
+
+
+# -- end of delivery data --
 
 
 def _council(progress: Callable[[str], None]) -> m.Council:

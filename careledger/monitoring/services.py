@@ -11,6 +11,7 @@ alerts, which are stored once per cause.
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from careledger.domain.costing import period_cost, versioned_priced_visits
 from careledger.domain.delivery import DeliveredVisit, Reconciliation, classify, match
 from careledger.domain.ledger import Entry, EntryKind, spent, visit_entry
 from careledger.domain.localtime import LONDON
+from careledger.domain.money import rate_minutes_to_money
 from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules, payable_minutes
 from careledger.domain.status import ReviewState, carers_seen, end_of_day, next_review_due, package_status
@@ -36,6 +38,8 @@ from careledger.records.scoping import Scope
 from careledger.records.selectors import _in_force, plan_versions
 
 from .models import Alert, PackageStatus
+
+_EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.Overflow])  # sums and products of money never round
 
 __all__ = ["PackageView", "package_view", "alerts_raise", "alert_acknowledge", "alert_resolve"]
 
@@ -97,16 +101,21 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     is_dp = budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT
     # A direct payment's spending is the money out of its account (the visits are the person's own
     # assistants, paid from it); otherwise it is each completed visit at its payable minutes and rate.
-    ledger = _ledger(plans, budget, [] if is_dp else visits, rules, transactions if is_dp else [])
+    if is_dp:
+        ledger = _ledger(plans, budget, [], rules, transactions)
+        spend = lambda first, last: spent(ledger, first, last)  # noqa: E731
+    else:
+        ledger = ()
+        spend = _visit_spend(plans, visits, rules)
     first_last = recent_window(budget.start_date, upto)
     aff = affordability(
         budget=budget.annual_amount,
         period_start=budget.start_date,
         period_end=budget.end_date,
         as_of=upto,
-        spent=spent(ledger, budget.start_date, upto),
+        spent=spend(budget.start_date, upto),
         future_cost=period_cost(versioned_priced_visits(plans, upto + timedelta(days=1), budget.end_date)) if upto < budget.end_date else Decimal(0),
-        recent_spent=spent(ledger, *first_last) if first_last else Decimal(0),
+        recent_spent=spend(*first_last) if first_last else Decimal(0),
         dp_balance=_dp_balance(transactions) if is_dp and transactions else None,
         dp_surplus_weeks=rules.dp_surplus_weeks,
     )
@@ -161,6 +170,39 @@ def _ledger(plans: list[tuple[date, Plan]], budget, visits: list[DeliveredVisit]
         if t.amount < 0:
             entries.append(Entry(f"txn:{t.ref}", t.date, EntryKind.PAYMENT_OUT, amount=t.amount, account="dp"))
     return tuple(entries)
+
+
+def _visit_spend(plans: list[tuple[date, Plan]], visits: list[DeliveredVisit], rules: MonitoringRules):
+    """Spend on visits between two dates: payable minutes x rate, summed as rate-minutes by day, divided once.
+
+    The same exact arithmetic as posting each visit to the ledger (``ledger.visit_entry``) and taking
+    ``ledger.spent``, without an entry object per visit (a year of visits is several hundred).
+    """
+    ordered = sorted(plans, key=lambda pair: pair[0])
+    by_day: dict[date, Decimal] = {}
+    rates: dict[tuple[int, str], object] = {}
+    for visit in visits:
+        minutes = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=rules)
+        if not minutes:
+            continue
+        day = visit.planned_start.astimezone(LONDON).date()
+        index = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
+        key = (index, visit.service_ref)
+        if key not in rates:
+            rates[key] = next((s.rates for s in ordered[index][1].services if s.ref == visit.service_ref), None)
+        card = rates[key]
+        if card is None:
+            continue  # a service the plan does not have: not priced (it shows as unplanned)
+        by_day[day] = _EXACT.add(by_day.get(day, Decimal(0)), _EXACT.multiply(minutes, card.rate_for(day)))
+
+    def spend(first: date, last: date) -> Decimal:
+        total = Decimal(0)
+        for day, value in by_day.items():
+            if first <= day <= last:
+                total = _EXACT.add(total, value)
+        return rate_minutes_to_money(total)
+
+    return spend
 
 
 def alerts_raise(view: PackageView) -> list[Alert]:

@@ -47,7 +47,7 @@ def latest_budgets(council: m.Council) -> list[m.Budget]:
 @pytest.fixture
 def small_demo(monkeypatch):
     monkeypatch.delenv("CARELEDGER_DEMO_PASSWORD", raising=False)
-    return build_demo(people=SMALL)
+    return build_demo(people=SMALL, delivery=False)
 
 
 def test_the_embedded_mary_is_the_example_file():
@@ -114,7 +114,7 @@ def test_running_it_again_creates_and_changes_nothing(small_demo):
     version_ids = sorted(m.PlanVersion.objects.values_list("id", flat=True))
     budgets = sorted(m.Budget.objects.values_list("id", "annual_amount", "delivery_mechanism"))
     password_hash = Membership.objects.get(user__username=DEMO_USERNAME).user.password
-    again = build_demo(people=SMALL)
+    again = build_demo(people=SMALL, delivery=False)
     assert counts() == before
     assert sorted(m.PlanVersion.objects.values_list("id", flat=True)) == version_ids
     assert sorted(m.Budget.objects.values_list("id", "annual_amount", "delivery_mechanism")) == budgets
@@ -125,14 +125,14 @@ def test_running_it_again_creates_and_changes_nothing(small_demo):
 
 def test_a_bigger_build_adds_only_the_new_people(small_demo):
     before = set(m.PlanVersion.objects.values_list("id", flat=True))
-    bigger = build_demo(people=SMALL + 5)
+    bigger = build_demo(people=SMALL + 5, delivery=False)
     assert bigger.people == SMALL + 5 and bigger.people_created == 5 and bigger.left_as_found == []
     assert before <= set(m.PlanVersion.objects.values_list("id", flat=True))
 
 
 def test_another_seed_leaves_what_is_there_alone(small_demo):
     before = counts()
-    other = build_demo(seed=7, people=SMALL)
+    other = build_demo(seed=7, people=SMALL, delivery=False)
     assert counts() == before
     assert "MARY-86" not in other.left_as_found and len(other.left_as_found) == SMALL - 1
     assert "left as they are" in other.describe("http://127.0.0.1:8000/")
@@ -140,7 +140,7 @@ def test_another_seed_leaves_what_is_there_alone(small_demo):
 
 def test_the_password_can_be_set_from_the_environment(small_demo, monkeypatch, client):
     monkeypatch.setenv("CARELEDGER_DEMO_PASSWORD", "another-long-demo-password")
-    summary = build_demo(people=SMALL)
+    summary = build_demo(people=SMALL, delivery=False)
     signed_in = client.post("/sign-in/", {"username": DEMO_USERNAME, "password": "another-long-demo-password"})
     assert signed_in.status_code == 302
     assert "another-long-demo-password" not in summary.describe("http://127.0.0.1:8000/")
@@ -189,7 +189,7 @@ def test_generation_is_repeatable_and_depends_on_the_seed():
 
 @pytest.mark.slow
 def test_the_default_build_spreads_from_3k_to_over_300k():
-    summary = build_demo()
+    summary = build_demo(delivery=False)
     amounts = sorted(b.annual_amount for b in latest_budgets(m.Council.objects.get(code=COUNCIL_CODE)))
     assert len(amounts) == summary.people == 300
     assert amounts[0] < Decimal("5000")
