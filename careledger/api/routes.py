@@ -342,3 +342,7 @@ def audit_list(
     scope.require(scope.can_read_audit)
     entries = audit_entries(council_id=scope.council.pk, actor=actor, action=action, model=model, object_id=object_id, since=since, until=until)
     return [AuditEntryOut.from_entry(e) for e in entries[:limit]]
+
+
+# Routes of other areas, each in its own module, on this one API (imported last: they use ``api``).
+from careledger.api import ledger_routes, outcomes_routes  # noqa: E402,F401

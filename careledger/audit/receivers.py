@@ -36,7 +36,7 @@ from . import trail
 
 log = logging.getLogger(__name__)
 
-AUDITED_APPS = frozenset({"records", "access", "auth", "monitoring"})
+AUDITED_APPS = frozenset({"records", "access", "auth", "monitoring", "ledger", "outcomes"})
 # From the auth app only the user model: Permission and Group rows are Django's own.
 AUDITED_AUTH_MODELS = frozenset({"user"})
 # Followed, in this order, from a record to the row that says which council it belongs to.

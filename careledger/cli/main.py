@@ -335,6 +335,12 @@ cli.add_command(_import_group)
 cli.add_command(_recompute)
 cli.add_command(_status)
 
+from careledger.cli.ledger import ledger_group as _ledger_group  # noqa: E402
+from careledger.cli.outcomes import outcomes_group as _outcomes_group  # noqa: E402
+
+cli.add_command(_ledger_group)
+cli.add_command(_outcomes_group)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "careledger.records",
     "careledger.access",
     "careledger.ingest",
+    "careledger.ledger",
+    "careledger.outcomes",
     "careledger.monitoring",
     "careledger.audit",
     "careledger.web",

@@ -78,6 +78,9 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/councils/{code}/portfolio": R(EVERYONE, target="council"),
     "POST /api/v1/councils/{code}/alerts/{alert_id}/acknowledge": R(ALERT_HANDLERS, target="alert", body="note"),
     "POST /api/v1/councils/{code}/alerts/{alert_id}/resolve": R(ALERT_HANDLERS, target="alert", body="note"),
+    # -- ledger and monitoring (#5)
+    # -- outcomes, reviews, incidents (#7)
+    # -- web pages (#6)
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),
     "GET /api/v1/docs": R(EVERYONE, public=True),
     "GET /api/v1/": R(EVERYONE, public=True),

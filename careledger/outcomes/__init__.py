@@ -1,0 +1,1 @@
+"""Working? The person's outcomes, their reviews, incidents and disputes."""
