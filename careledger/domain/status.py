@@ -29,7 +29,10 @@ the three questions with a red/amber/green rating. The rating rules, with
   complaints, falls: whatever the council records as an open incident);
 * ``amber`` when the review is overdue at all, any outcome got worse, or there is
   an open incident;
-* else ``green``.
+* else ``green``;
+
+and :func:`working_reasons` says which of these applied, in plain English, with
+the quality-of-life score (out of 24) of the last review that scored it.
 
 Also here: :func:`next_review_due`, :func:`end_of_day` (the instant that ends
 ``as_of``, the ``now`` to classify a period with), and carer continuity
@@ -56,6 +59,7 @@ __all__ = [
     "followed_rag",
     "affordable_rag",
     "working_rag",
+    "working_reasons",
     "package_status",
     "next_review_due",
     "review_overdue",
@@ -127,8 +131,9 @@ DEFAULT_STATUS_THRESHOLDS = StatusThresholds()
 class ReviewState:
     """What the "working" question reads: the outcomes' latest ratings and the reviews.
 
-    ``improving``, ``same`` and ``worse`` count outcomes by how they were rated at
-    the latest review (an outcome not yet rated is in none of them).
+    ``improving``, ``same`` and ``worse`` count outcomes by how their latest rating
+    compares with the one before (``careledger.outcomes`` counts an outcome with
+    nothing yet to compare as ``same``: no change has been recorded).
     """
 
     outcomes: int = 0
@@ -138,6 +143,8 @@ class ReviewState:
     last_review: date | None = None
     next_review_due: date | None = None
     open_incidents: int = 0
+    quality_of_life: int | None = None  # out of 24 at the latest review that scored it
+    quality_of_life_before: int | None = None  # at the scored review before that
 
     def __post_init__(self) -> None:
         for name in ("outcomes", "improving", "same", "worse", "open_incidents"):
@@ -146,6 +153,10 @@ class ReviewState:
                 raise ValueError(f"{name} must be a whole number of at least 0, not {value!r}")
         if self.improving + self.same + self.worse > self.outcomes:
             raise ValueError("improving, same and worse cannot add up to more than the outcomes")
+        for name in ("quality_of_life", "quality_of_life_before"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24):
+                raise ValueError(f"{name} must be a whole number from 0 to 24, not {value!r}")
 
 
 def next_review_due(*, start: date, review_every_weeks: int | None, last_review: date | None = None) -> date | None:
@@ -262,6 +273,49 @@ def working_rag(review: ReviewState, as_of: date, thresholds: StatusThresholds =
     return "green"
 
 
+def _day(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def working_reasons(review: ReviewState, as_of: date, thresholds: StatusThresholds = DEFAULT_STATUS_THRESHOLDS) -> list[str]:
+    """Why "working" is red, amber or green, in plain English (each rule that applies, worst first)."""
+    t = thresholds
+    reasons: list[str] = []
+    due = review.next_review_due
+    overdue_by = (as_of - due).days if due else 0
+    if overdue_by > t.review_red_after_days:
+        reasons.append(f"The review due on {_day(due)} is {_plural(overdue_by, 'day')} overdue (red after {t.review_red_after_days}).")
+    if review.outcomes and review.worse * 2 > review.outcomes:
+        reasons.append(f"{review.worse} of {_plural(review.outcomes, 'outcome')} got worse at the last review: more than half.")
+    if review.open_incidents >= t.open_incidents_red:
+        reasons.append(f"{_plural(review.open_incidents, 'open incident')} (red from {t.open_incidents_red}).")
+    if 0 < overdue_by <= t.review_red_after_days:
+        reasons.append(f"The review due on {_day(due)} is {_plural(overdue_by, 'day')} overdue.")
+    if review.worse and not review.worse * 2 > review.outcomes:
+        reasons.append(f"{review.worse} of {_plural(review.outcomes, 'outcome')} got worse at the last review.")
+    if t.open_incidents_amber <= review.open_incidents < t.open_incidents_red:
+        reasons.append(f"{_plural(review.open_incidents, 'open incident')}.")
+    if not reasons:
+        parts = []
+        if review.outcomes:
+            parts.append(f"{review.improving} of {_plural(review.outcomes, 'outcome')} improving, none worse")
+        else:
+            parts.append("no outcomes recorded yet")
+        parts.append(f"next review due {_day(due)}" if due else "no review cycle")
+        parts.append("no open incidents")
+        text = "; ".join(parts)
+        reasons.append(text[0].upper() + text[1:] + ".")
+    if review.quality_of_life is not None:
+        before = review.quality_of_life_before
+        moved = "" if before is None else f", from {before}" if before != review.quality_of_life else ", unchanged"
+        reasons.append(f"Quality of life {review.quality_of_life} out of 24 at the last review{moved}.")
+    return reasons
+
+
 def package_status(
     *,
     person_ref: str,
@@ -312,6 +366,9 @@ def package_status(
             "last_review": review.last_review.isoformat() if review.last_review else None,
             "next_review_due": review.next_review_due.isoformat() if review.next_review_due else None,
             "review_overdue": review_overdue(as_of, review.next_review_due),
+            "open_incidents": review.open_incidents,
+            "quality_of_life": review.quality_of_life,
             "rag": working_rag(review, as_of, thresholds),
+            "reasons": working_reasons(review, as_of, thresholds),
         },
     }

@@ -20,7 +20,8 @@ EXPECTED = {
     "affordable": {"budget": "4387.50", "spent": "479.17", "pro_rata_budget": "506.25", "forecast_year_end": "4360.42",
                    "forecast_variance": "-27.08", "rag": "green"},
     "working": {"outcomes": 1, "improving": 0, "same": 1, "worse": 0, "last_review": None, "next_review_due": "2026-05-18",
-                "review_overdue": False, "rag": "green"},
+                "review_overdue": False, "open_incidents": 0, "quality_of_life": None, "rag": "green",
+                "reasons": ["0 of 1 outcome improving, none worse; next review due 18 May 2026; no open incidents."]},
 }  # fmt: skip
 
 

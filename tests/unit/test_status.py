@@ -240,7 +240,10 @@ def test_mary_six_weeks_status(mary) -> None:
             "last_review": None,
             "next_review_due": "2026-05-18",  # six weeks from 6 April
             "review_overdue": False,
+            "open_incidents": 0,
+            "quality_of_life": None,
             "rag": "green",
+            "reasons": ["0 of 1 outcome improving, none worse; next review due 18 May 2026; no open incidents."],
         },
     }
     # The shape of formats.md section 6, and it is JSON.
