@@ -275,6 +275,18 @@ def portfolio(
     }
 
 
+@api.get("/councils/{code}/providers/metrics", response={200: list[dict], 400: ErrorOut, 404: ErrorOut}, tags=["monitoring"])
+def provider_metrics(request: HttpRequest, code: str, as_of: date | None = None, since: date | None = None, provider_ref: str | None = None):
+    """Per provider: visits scheduled, delivered, on time, missed, carer continuity, packages and open alerts.
+
+    Over ``since`` (default 27 days before ``as_of``) to ``as_of`` (default today); rates are exact fractions with a
+    percentage rounded once. Council staff see every provider; a provider only itself; a person none.
+    """
+    scope = scope_for(request.auth, code)
+    found = monitoring_selectors.provider_metrics(scope=scope, as_of=as_of or selectors.today_in_london(), since=since, provider_ref=provider_ref)
+    return [m.as_dict() for m in found]
+
+
 @api.get("/councils/{code}/alerts", response={200: list[AlertOut], 404: ErrorOut}, tags=["monitoring"])
 def alert_list(request: HttpRequest, code: str, status: str | None = "open", person_ref: str | None = None, limit: int = Query(200, ge=1, le=1000)):
     """Alerts on the packages the caller may see, worst first (``status``: open, acknowledged, resolved, or empty for all)."""

@@ -187,6 +187,35 @@ def provider_add(ref: str, name: str, council_code: str | None) -> None:
     click.echo(f"provider {created.ref} registered with council {found.code}: {created.name}")
 
 
+@provider.command("metrics")
+@click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
+@click.option("--provider", "provider_ref", metavar="REF", help="Only this provider.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="The last day counted (default: today in London).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="The first day counted (default: 27 days before --as-of).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, rates as exact fractions.")
+def provider_metrics(council_code: str | None, provider_ref: str | None, as_of, since, as_json: bool) -> None:
+    """Each provider's visits delivered, on time and missed, carer continuity, packages and open alerts."""
+    setup_django()
+    from careledger.monitoring.selectors import provider_metrics as metrics
+    from careledger.records import selectors
+    from careledger.records.scoping import Scope
+
+    found = selectors.council_resolve(council_code)
+    day = as_of.date() if as_of else selectors.today_in_london()
+    rows = [m.as_dict() for m in metrics(scope=Scope.system(found), as_of=day, since=since.date() if since else None, provider_ref=provider_ref)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        on_time = f"{r['on_time_percent']}%" if r["on_time_percent"] is not None else "-"
+        missed = f"{r['missed_percent']}%" if r["missed_percent"] is not None else "-"
+        click.echo(
+            f"{r['provider_ref']}  {r['since']} to {r['as_of']}: {r['delivered']} of {r['scheduled']} visits delivered, {on_time} on time, "
+            f"{missed} missed; median {r['continuity_median_carers'] or '-'} carers a person (4 weeks); "
+            f"{r['packages']} packages, {r['open_alerts']} open alerts"
+        )
+
+
 # -- access -----------------------------------------------------------------------------------
 
 

@@ -79,8 +79,13 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/councils/{code}/alerts/{alert_id}/acknowledge": R(ALERT_HANDLERS, target="alert", body="note"),
     "POST /api/v1/councils/{code}/alerts/{alert_id}/resolve": R(ALERT_HANDLERS, target="alert", body="note"),
     # -- ledger and monitoring (#5)
+    "GET /api/v1/councils/{code}/providers/metrics": R(EVERYONE, target="council"),  # a provider sees itself, a person none
     # -- outcomes, reviews, incidents (#7)
-    # -- web pages (#6)
+    # -- web pages (#6): a page answers 302 (to the sign-in page) to anyone not signed in
+    "GET /councils/{code}/portfolio/": R(STAFF, target="council"),
+    "GET /councils/{code}/alerts/{alert_id}/": R(STAFF, target="alert"),
+    "GET /councils/{code}/people/{person_ref}/": R(STAFF | {"provider"}, target="person"),
+    "GET /councils/{code}/people/{person_ref}/budget/": R(SESSION_ROLES, target="person"),
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),
     "GET /api/v1/docs": R(EVERYONE, public=True),
     "GET /api/v1/": R(EVERYONE, public=True),
@@ -112,7 +117,7 @@ def all_routes() -> tuple[set[str], set[str], set[str]]:
         elif route.startswith("api/v1/"):
             api_paths.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
         else:
-            pages.add(route)
+            pages.add(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))  # /councils/{code}/... as in MATRIX
     return api_paths, pages, admin_routes
 
 
@@ -251,10 +256,12 @@ def test_each_role_reaches_only_its_own_records(world, route):
         return  # the OpenAPI document and docs: no records, checked in test_api
     for role, client in world["clients"].items():
         response = _call(client, method, path, rule, world)
+        # A page is for signed-in users: an API token is no sign-in, so it is sent to the sign-in page.
+        denied = (302,) if role in TOKEN_ROLES and not path.startswith("/api/") else (401, 403, 404)
         if role in rule.allowed:
             assert response.status_code in rule.ok, f"{role} {route}: {response.status_code} {response.content[:200]!r}"
         else:
-            assert response.status_code in (401, 403, 404), f"{role} should not use {route}: {response.status_code}"
+            assert response.status_code in denied, f"{role} should not use {route}: {response.status_code}"
         if not rule.target:
             for words in SECRET_WORDS.values():
                 if role in RESTRICTED or words[0] == b"SUE-9":
@@ -266,7 +273,7 @@ def test_each_role_reaches_only_its_own_records(world, route):
             outs = [{"code": "SOU", "person_ref": "SUE-9"}]
         for out in outs:
             response = _call(client, method, path, rule, world, out=out)
-            assert response.status_code in (401, 403, 404), f"{role} {route} out of scope {out}: {response.status_code}"
+            assert response.status_code in denied, f"{role} {route} out of scope {out}: {response.status_code}"
             for word in SECRET_WORDS[out["person_ref"]]:
                 assert word not in response.content, f"{role} {route} leaks {word!r}"
         if rule.target == "council" and role in RESTRICTED and method == "GET" and response.status_code == 200:
