@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "careledger.monitoring",
     "careledger.audit",
     "careledger.web",
+    "govuk_frontend_django",  # GOV.UK Design System components as template tags (the CSS and JS are in careledger/web/static)
 ]
 
 MIDDLEWARE = [
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "careledger.web.navigation.navigation",  # the service navigation for the signed-in user's roles
             ],
         },
     },
