@@ -17,10 +17,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Schema, Status
 
 from careledger.access.scope import scope_for
-from careledger.domain.money import format_money
 from careledger.monitoring.models import PackageStatus
 from careledger.outcomes import selectors, services
-from careledger.outcomes.models import Incident, Review
 from careledger.records.selectors import today_in_london
 
 from .routes import ErrorOut, api
@@ -93,40 +91,9 @@ class IncidentSettleIn(Schema):
     settled_on: date | None = None
 
 
-def outcome_out(outcome) -> dict:
-    return {
-        "ref": outcome.ref, "text": outcome.text, "domain": outcome.domain, "agreed_on": outcome.agreed_on.isoformat(),
-        "agreed_by": outcome.agreed_by, "baseline": outcome.baseline or None, "status": outcome.status, "source": outcome.source,
-    }  # fmt: skip
-
-
-def review_out(review: Review) -> dict:
-    return {
-        "id": review.pk, "person_ref": review.person.ref, "held_on": review.held_on.isoformat(),
-        "due_on": review.due_on.isoformat() if review.due_on else None, "method": review.method, "participants": review.participants,
-        "ratings": [
-            {"outcome": r.outcome.ref, "text": r.outcome.text, "domain": r.outcome.domain, "rating": r.level,
-             "previous": r.previous_level or None, "change": r.change or None, "comment": r.comment}
-            for r in review.ratings.all()
-        ],  # fmt: skip
-        "domain_ratings": review.domain_ratings, "quality_of_life": review.quality_of_life, "comments": review.comments,
-        "decisions": review.decisions,
-        "plan_version": {"number": review.plan_version.number, "effective_from": review.plan_version.effective_from.isoformat()}
-        if review.plan_version_id else None,
-    }  # fmt: skip
-
-
-def incident_out(incident: Incident) -> dict:
-    return {
-        "id": incident.pk, "person_ref": incident.person.ref, "kind": incident.kind, "summary": incident.summary,
-        "happened_on": incident.happened_on.isoformat(), "provider_ref": incident.provider.ref if incident.provider_id else None,
-        "visit_refs": [link.visit.ref for link in incident.visit_links.all()], "parties": incident.parties,
-        "safeguarding_link": incident.safeguarding_link or None, "status": incident.status, "owner": incident.owner,
-        "raised_by": incident.raised_by, "raised_as": incident.raised_as, "notes": incident.notes, "resolution": incident.resolution,
-        "settled_on": incident.settled_on.isoformat() if incident.settled_on else None, "settled_by": incident.settled_by or None,
-        "adjustment": format_money(incident.adjustment_amount) if incident.adjustment_amount is not None else None,
-        "adjustment_kind": incident.adjustment_kind or None, "ledger_source": incident.ledger_source or None,
-    }  # fmt: skip
+outcome_out = selectors.outcome_dict
+review_out = selectors.review_dict
+incident_out = selectors.incident_dict
 
 
 # -- outcomes -----------------------------------------------------------------------------------
@@ -229,10 +196,12 @@ def incident_settle(request: HttpRequest, code: str, incident_id: int, body: Inc
 
 
 def _spend(scope) -> dict[int, selectors.PackageSpend]:
-    rows = PackageStatus.objects.filter(council=scope.council, person__in=scope.people()).values_list(
-        "person_id", "budget", "spent", "provider_ref", "as_of", "mechanism"
+    """Each package's spend so far, from its stored status (``careledger recompute`` keeps them current)."""
+    return selectors.spend_from_rows(
+        PackageStatus.objects.filter(council=scope.council, person__in=scope.people()).values_list(
+            "person_id", "budget", "spent", "provider_ref", "as_of", "mechanism"
+        )
     )
-    return {pid: selectors.PackageSpend(budget, spent, provider, as_of, mechanism) for pid, budget, spent, provider, as_of, mechanism in rows}
 
 
 @api.get("/councils/{code}/value-for-money", response={200: dict, 404: ErrorOut}, tags=TAGS)

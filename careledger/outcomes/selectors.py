@@ -43,6 +43,10 @@ __all__ = [
     "incident_get",
     "value_for_money",
     "PackageSpend",
+    "spend_from_rows",
+    "outcome_dict",
+    "review_dict",
+    "incident_dict",
 ]
 
 
@@ -389,3 +393,47 @@ def value_for_money(*, scope: Scope, spend: Mapping[int, PackageSpend], as_of: d
         "by_provider": {ref: tally.as_dict() for ref, tally in sorted(by_provider.items())},
         "packages": packages,
     }
+
+
+def spend_from_rows(rows) -> dict[int, PackageSpend]:
+    """``PackageSpend`` by person id from (person id, budget, spent, provider ref, as of, mechanism) rows."""
+    return {pid: PackageSpend(budget, spent, provider, as_of, mechanism) for pid, budget, spent, provider, as_of, mechanism in rows}
+
+
+# -- shapes for the API and the CLI ---------------------------------------------------------------
+
+
+def outcome_dict(outcome) -> dict:
+    return {
+        "ref": outcome.ref, "text": outcome.text, "domain": outcome.domain, "agreed_on": outcome.agreed_on.isoformat(),
+        "agreed_by": outcome.agreed_by, "baseline": outcome.baseline or None, "status": outcome.status, "source": outcome.source,
+    }  # fmt: skip
+
+
+def review_dict(review: Review) -> dict:
+    return {
+        "id": review.pk, "person_ref": review.person.ref, "held_on": review.held_on.isoformat(),
+        "due_on": review.due_on.isoformat() if review.due_on else None, "method": review.method, "participants": review.participants,
+        "ratings": [
+            {"outcome": r.outcome.ref, "text": r.outcome.text, "domain": r.outcome.domain, "rating": r.level,
+             "previous": r.previous_level or None, "change": r.change or None, "comment": r.comment}
+            for r in review.ratings.all()
+        ],  # fmt: skip
+        "domain_ratings": review.domain_ratings, "quality_of_life": review.quality_of_life, "comments": review.comments,
+        "decisions": review.decisions,
+        "plan_version": {"number": review.plan_version.number, "effective_from": review.plan_version.effective_from.isoformat()}
+        if review.plan_version_id else None,
+    }  # fmt: skip
+
+
+def incident_dict(incident: Incident) -> dict:
+    return {
+        "id": incident.pk, "person_ref": incident.person.ref, "kind": incident.kind, "summary": incident.summary,
+        "happened_on": incident.happened_on.isoformat(), "provider_ref": incident.provider.ref if incident.provider_id else None,
+        "visit_refs": [link.visit.ref for link in incident.visit_links.all()], "parties": incident.parties,
+        "safeguarding_link": incident.safeguarding_link or None, "status": incident.status, "owner": incident.owner,
+        "raised_by": incident.raised_by, "raised_as": incident.raised_as, "notes": incident.notes, "resolution": incident.resolution,
+        "settled_on": incident.settled_on.isoformat() if incident.settled_on else None, "settled_by": incident.settled_by or None,
+        "adjustment": format_money(incident.adjustment_amount) if incident.adjustment_amount is not None else None,
+        "adjustment_kind": incident.adjustment_kind or None, "ledger_source": incident.ledger_source or None,
+    }  # fmt: skip

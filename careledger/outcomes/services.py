@@ -239,6 +239,7 @@ def review_record(
         })  # fmt: skip
 
     rated: dict[str, tuple[Level, str]] = {}
+    attempted: set[str] = set()
     if not isinstance(ratings, Sequence) or isinstance(ratings, str):
         problems.append("ratings: must be a list")
         ratings = []
@@ -253,11 +254,13 @@ def review_record(
         comment = _text(item.get("comment"), f"{where}.comment", problems, required=False)
         if ref not in wanted:
             problems.append(f"{where}.outcome: {person.ref} has no current outcome {ref!r}")
-        elif ref in rated:
+        elif ref in attempted:
             problems.append(f"{where}.outcome: {ref!r} is rated twice")
-        elif level is not None:
-            rated[ref] = (level, comment)
-    missing = sorted(set(current) - set(rated))
+        else:
+            attempted.add(ref)
+            if level is not None:
+                rated[ref] = (level, comment)
+    missing = sorted(set(current) - attempted)
     if missing:
         problems.append(f"ratings: every current outcome must be rated; not rated: {', '.join(missing)}")
     explicit: dict = {}
