@@ -36,6 +36,7 @@ from django.db import transaction
 from careledger.access.models import ApiToken, Membership
 from careledger.audit.context import acting_as
 from careledger.demo.delivery import DeliveryLoad, load_delivery
+from careledger.demo.outcomes import load_outcomes
 from careledger.domain.costing import cost_plan, period_cost, versioned_priced_visits
 from careledger.domain.localtime import LONDON
 from careledger.domain.money import ZERO, Decimal, format_gbp, format_money
@@ -767,6 +768,7 @@ def build_demo(
         providers_created = _providers(scope, progress)
         people_created, versions_created, left = _people(scope, generated, progress)
         _demo_login(council, progress)
+        _ = load_outcomes(scope, generated, left, seed=seed, upto=upto, progress=progress) if delivery else None  # outcomes, reviews, incidents (#7)
         loaded = _delivery(scope, generated, left, seed=seed, upto=upto, progress=progress) if delivery else None
         summary = _summarise(council)
         if loaded is not None:
