@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
+from django.dispatch import Signal
 from django.utils import timezone
 
 from careledger.audit import trail
@@ -41,6 +42,9 @@ __all__ = ["KINDS", "MAX_PUSH_ITEMS", "ImportSummary", "ItemOutcome", "PushResul
 KINDS = ("visits", "carers", "transactions")
 MAX_PUSH_ITEMS = 1000
 CHUNK_ROWS = 20_000
+# Sent after an OFX file is applied, with its closing balances (run, scope, balances: list of
+# formats.ofx_statement.ClosingBalance): the ledger checks each against its own balance.
+statement_balances = Signal()
 ProgressHook = Callable[[int], None]
 
 
@@ -217,11 +221,14 @@ class _Hashing:
         return getattr(self.stream, name)
 
 
-def _results(kind: str, stream: IO[bytes], source: str, on_progress: ProgressHook | None) -> Iterable[Accepted[Any] | Rejection]:
+def _results(kind: str, stream: IO[bytes], source: str, on_progress: ProgressHook | None, balances: list | None = None) -> Iterable[Accepted[Any] | Rejection]:
     if kind == "transactions" and source.lower().endswith((".ofx", ".qfx")):
         from careledger.formats.ofx_statement import parse_ofx
 
-        return parse_ofx(stream, source=source).rows
+        parsed = parse_ofx(stream, source=source)
+        if balances is not None:
+            balances.extend(parsed.balances)
+        return parsed.rows
     return _PARSERS[kind](stream, source=source, on_progress=on_progress)
 
 
@@ -255,6 +262,7 @@ def import_file(
     summary = ImportSummary(run)
     reach = _Reach(scope, kind)
     hashing = _Hashing(stream)
+    balances: list = []  # an OFX statement's closing balances
     if all_or_nothing:
         bad = _check_only(reach, _results(kind, hashing, source, on_progress), summary, keep)
         run.file_sha256, run.file_bytes = hashing.sha.hexdigest(), hashing.size
@@ -264,12 +272,14 @@ def import_file(
             return summary
         stream.seek(0)
         with transaction.atomic():
-            _apply(reach, kind, _results(kind, stream, source, None), run, summary, keep, chunk_rows, atomic_chunks=False)
+            _apply(reach, kind, _results(kind, stream, source, None, balances), run, summary, keep, chunk_rows, atomic_chunks=False)
     else:
-        _apply(reach, kind, _results(kind, hashing, source, on_progress), run, summary, keep, chunk_rows, atomic_chunks=True)
+        _apply(reach, kind, _results(kind, hashing, source, on_progress, balances), run, summary, keep, chunk_rows, atomic_chunks=True)
         run.file_sha256, run.file_bytes = hashing.sha.hexdigest(), hashing.size
     run.status = m.ImportRun.Status.APPLIED
     _finish(run, scope)
+    if balances:
+        statement_balances.send(sender=m.ImportRun, run=run, scope=scope, balances=balances)
     return summary
 
 

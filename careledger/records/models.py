@@ -29,9 +29,26 @@ class Council(models.Model):
     code = models.CharField(max_length=16, unique=True, validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9\-]{0,15}$", "Upper-case letters, digits and '-'")])
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    spend_policy = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Possibly ineligible direct payment spend: {"categories": [{"code", "label", "keywords": [...], "severity", "advice"}, ...]}; '
+        "empty for the defaults (domain.md). Checked by the domain's SpendPolicy.",
+    )
 
     class Meta:
         ordering = ["name"]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .errors import InvalidInput
+        from .mapping import spend_policy_from_json
+
+        try:
+            spend_policy_from_json(self.spend_policy)
+        except InvalidInput as error:
+            raise ValidationError({"spend_policy": str(error)}) from None
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -89,6 +106,12 @@ class Contract(models.Model):
     rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.NEAREST)
     rounding_step_minutes = models.PositiveIntegerField(default=5)
     dp_surplus_weeks = models.PositiveIntegerField("Direct payment surplus above (weeks)", default=8)
+    alert_thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='When alerts fire, only what differs from the defaults, e.g. {"missed_per_week": 1, "overspend_percent": "2.5"}; '
+        "checked by the domain's AlertThresholds.",
+    )
 
     class Meta:
         ordering = ["provider__name", "ref"]
@@ -102,6 +125,17 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ref}: {self.provider.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .errors import InvalidInput
+        from .mapping import alert_thresholds_from_json
+
+        try:
+            alert_thresholds_from_json(self.alert_thresholds)
+        except InvalidInput as error:
+            raise ValidationError({"alert_thresholds": str(error)}) from None
 
 
 class Person(models.Model):

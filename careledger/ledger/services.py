@@ -1,0 +1,435 @@
+"""Writing the stored ledger: keeping it in step with the rows, adjustments, and balance assertions.
+
+:func:`ledger_sync` works out, with the domain, the entries a package *should*
+have as at a date (its allocation, the person's contributions, each payable visit
+at the contract's payment rule and the plan's rate, a direct payment account's
+money in and out) and appends only the difference from what is stored:
+
+* a source not yet in the ledger gets its entry;
+* a source whose value or date changed (an amended visit: completed -> missed,
+  other minutes) gets a reversal of its old entry and a new one;
+* a derived source that is no longer there (a visit now missed or cancelled, a
+  transaction moved) gets a reversal.
+
+A reversal is dated the day of the entry it cancels (``posted_at`` says when it was
+made), so the balance on any date shows the corrected figures, exactly as the
+status computed afresh from the rows does. Nothing is ever updated or deleted.
+Entries after ``as_of`` are left alone: syncing an earlier date never undoes a
+later one. Running it twice appends nothing.
+
+Manual entries (:func:`post_adjustment`) are never touched by the sync.
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from careledger.domain import ledger as d
+from careledger.domain.delivery import DeliveredVisit
+from careledger.domain.localtime import LONDON
+from careledger.domain.money import MoneyError, parse_money, round_money
+from careledger.domain.plans import DeliveryMechanism, Plan
+from careledger.domain.rules import DEFAULT_RULES, MonitoringRules, payable_minutes
+from careledger.domain.status import end_of_day
+from careledger.ingest.models import ImportRun, Transaction, Visit
+from careledger.records.errors import Conflict, InvalidInput, NotFound
+from careledger.records.mapping import contract_rules, version_contract, version_to_domain
+from careledger.records.models import Budget, PaymentAccount, Person, PlanVersion
+from careledger.records.scoping import Scope
+from careledger.records.selectors import _in_force, plan_versions
+
+from .models import DERIVED_PREFIXES, MANUAL_KINDS, RATE_MINUTES, BalanceAssertion, LedgerEntry
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SyncResult", "ledger_sync", "post_adjustment", "assert_balance", "LEDGER_WRITERS", "SYNC_ACTOR"]
+
+SYNC_ACTOR = "sync"
+LEDGER_WRITERS = frozenset({"council_admin", "commissioner", "finance"})
+_STORED_PLACES = Decimal(1).scaleb(-RATE_MINUTES["decimal_places"])
+_WIDE = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
+
+
+# -- what the package should hold ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Package:
+    """The budget a date falls in, its plan versions (for rates) and the contract's rules."""
+
+    person: Person
+    version: PlanVersion
+    budget_row: Budget
+    plans: list[tuple[date, Plan]]
+    plan: Plan
+    rules: MonitoringRules
+
+    @property
+    def is_direct_payment(self) -> bool:
+        return self.plan.budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT
+
+
+def package_at(person: Person, as_of: date) -> Package:
+    """The package in force on ``as_of`` (NotFound without a plan then), as ``monitoring.package_view`` finds it."""
+    versions = _in_force(plan_versions(person=person))
+    current = [v for v in versions if v.effective_from <= as_of]
+    if not current:
+        raise NotFound(f"person {person.ref!r} has no care plan in force on {as_of.isoformat()}")
+    version = current[-1]
+    plans = [(v.effective_from, version_to_domain(v)) for v in versions if v.budget_id == version.budget_id]
+    contract = version_contract(version)
+    rules = contract_rules(contract) if contract is not None else DEFAULT_RULES
+    return Package(person, version, version.budget, plans, dict(plans)[version.effective_from], rules)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """An entry the package should have: a domain entry and the source it comes from."""
+
+    source_ref: str
+    entry: d.Entry
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.entry.account, self.source_ref)
+
+
+def _contributions(budget, upto: date) -> tuple[list[Wanted], Decimal]:
+    """One entry a week from the start (a last short week pro rata, to the penny), and the whole period's total."""
+    weekly = budget.weekly_contribution
+    if not weekly:
+        return [], Decimal(0)
+    wanted, total = [], Decimal(0)
+    week = budget.start_date
+    while week <= budget.end_date:
+        days = min(7, (budget.end_date - week).days + 1)
+        amount = weekly if days == 7 else round_money(_WIDE.divide(weekly * days, Decimal(7)))
+        total += amount
+        if week <= upto:
+            source = f"contribution:{week.isoformat()}"
+            wanted.append(Wanted(source, d.Entry(source, week, d.EntryKind.CONTRIBUTION, amount=amount, description=f"Weekly contribution ({days} days)")))
+        week += timedelta(days=7)
+    return wanted, total
+
+
+def _stored_rate_minutes(value: Decimal) -> Decimal:
+    """A visit's rate-minutes as stored: exact unless the clocked minutes are a repeating decimal
+    (payment on actual time without rounding, seconds not a multiple of 3), then to 6 places."""
+    if value == value.quantize(_STORED_PLACES, context=_WIDE):
+        return value
+    return value.quantize(_STORED_PLACES, rounding=ROUND_HALF_UP, context=_WIDE)
+
+
+def _visit_entries(package: Package, visits: Iterable[DeliveredVisit], first: date, last: date) -> list[Wanted]:
+    """Each completed visit from ``first`` to ``last`` at its payable minutes and the rate of the plan in force that day."""
+    ordered = sorted(package.plans, key=lambda pair: pair[0])
+    wanted: list[Wanted] = []
+    seen: dict[str, int] = {}
+    for visit in sorted(visits, key=lambda v: (v.planned_start, v.visit_ref)):
+        minutes = payable_minutes(
+            planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=package.rules
+        )
+        if not minutes:
+            continue
+        day = visit.planned_start.astimezone(LONDON).date()
+        if not first <= day <= last:
+            continue
+        index = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
+        service = next((s for s in ordered[index][1].services if s.ref == visit.service_ref), None)
+        if service is None:
+            continue  # a service the plan does not have: not priced (it shows as unplanned)
+        source = f"visit:{visit.visit_ref}"
+        seen[source] = seen.get(source, 0) + 1
+        if seen[source] > 1:  # the same ref from two providers
+            source = f"{source}#{seen[source]}"
+        entry = d.visit_entry(source, day, minutes=minutes, rate=service.rates.rate_for(day))
+        rate_minutes = _stored_rate_minutes(entry.rate_minutes)
+        if rate_minutes != entry.rate_minutes:
+            entry = d.Entry(source, day, d.EntryKind.VISIT, rate_minutes=rate_minutes, description=entry.description)
+        wanted.append(Wanted(source, entry))
+    return wanted
+
+
+def _completed_visits(person: Person, first: date, last: date, rules: MonitoringRules) -> list[DeliveredVisit]:
+    window_start = end_of_day(first - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
+    rows = Visit.objects.filter(person=person, status="completed", planned_start__gte=window_start, planned_start__lt=end_of_day(last))
+    fields = ("ref", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "status")
+    return [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows.values_list(*fields)]
+
+
+def _transaction_entries(person: Person, first: date, last: date) -> list[Wanted]:
+    rows = Transaction.objects.filter(person=person, date__gte=first, date__lte=last).select_related("account").order_by("date", "ref")
+    wanted = []
+    for t in rows:
+        source = f"txn:{t.ref}"
+        text = "; ".join(part for part in (t.counterparty, t.description) if part)[:300]
+        wanted.append(Wanted(source, d.transaction_entry(ref=source, account=t.account.ref, posted_on=t.date, amount=Decimal(t.amount), description=text)))
+    return wanted
+
+
+def wanted_entries(package: Package, as_of: date, visits: Iterable[DeliveredVisit] | None = None) -> list[Wanted]:
+    """Every derived entry the package should hold at the end of ``as_of`` (London)."""
+    budget = package.plan.budget
+    if as_of < budget.start_date:
+        raise InvalidInput(f"{as_of.isoformat()} is before the budget starts ({budget.start_date.isoformat()})")
+    upto = min(as_of, budget.end_date)
+    contributions, contributed = _contributions(budget, upto)
+    allocation = budget.annual_amount - contributed
+    source = f"allocation:{budget.start_date.isoformat()}"
+    funded = ", ".join(f"{f.source.value} {f.annual_amount}" for f in budget.funding)
+    text = f"Budget {budget.start_date.isoformat()} to {budget.end_date.isoformat()}" + (f" ({funded})" if funded else "")
+    if contributed:
+        text += f", less the person's contributions of {contributed}"
+    wanted = [Wanted(source, d.Entry(source, budget.start_date, d.EntryKind.ALLOCATION, amount=max(allocation, Decimal(0)), description=text[:300]))]
+    wanted += contributions
+    if package.is_direct_payment:
+        # A direct payment's spending is the money out of its account (the person's own assistants are paid from it).
+        wanted += _transaction_entries(package.person, budget.start_date, upto)
+    else:
+        if visits is None:
+            visits = _completed_visits(package.person, budget.start_date, upto, package.rules)
+        wanted += _visit_entries(package, visits, budget.start_date, upto)
+    return wanted
+
+
+# -- the sync ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    person_ref: str
+    as_of: date
+    added: int  # new entries for new or changed sources
+    reversed: int  # reversals of changed or vanished sources
+    unchanged: int
+
+    @property
+    def appended(self) -> int:
+        return self.added + self.reversed
+
+
+def _to_domain(row: LedgerEntry) -> d.Entry:
+    return d.Entry(
+        str(row.pk), row.day, d.EntryKind(row.kind), amount=row.amount, rate_minutes=row.rate_minutes,
+        description=row.memo, account=row.account, reverses=str(row.reverses_id) if row.reverses_id else None,
+    )  # fmt: skip
+
+
+def _same(row: LedgerEntry, entry: d.Entry) -> bool:
+    return (row.kind, row.day, row.amount, row.rate_minutes) == (entry.kind.value, entry.posted_on, entry.amount, entry.rate_minutes)
+
+
+def _row(package: Package, source_ref: str, entry: d.Entry, *, actor: str, now, reverses: LedgerEntry | None = None) -> LedgerEntry:
+    person = package.person
+    return LedgerEntry(
+        council_id=person.council_id, person=person, budget=package.budget_row, account=entry.account, kind=entry.kind.value,
+        day=entry.posted_on, amount=entry.amount, rate_minutes=entry.rate_minutes, source_ref=source_ref, reverses=reverses,
+        memo=entry.description[:300], posted_at=now, actor=actor,
+    )  # fmt: skip
+
+
+def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
+    """Append to the stored ledger what the package's rows say it should hold at the end of ``as_of``.
+
+    ``view_or_person`` is a ``monitoring.services.PackageView`` (its completed visits are used, so
+    nothing is read twice) or a :class:`Person` (everything is read here). Raises NotFound without a
+    plan in force on ``as_of`` and InvalidInput before the budget starts.
+    """
+    if hasattr(view_or_person, "reconciliation"):
+        view = view_or_person
+        person, as_of = view.person, as_of or view.as_of
+        visits = [line.visit for line in view.reconciliation.delivered if line.visit is not None]
+    else:
+        person, visits = view_or_person, None
+        if as_of is None:
+            raise InvalidInput("say as at which date to bring the ledger up to")
+    package = package_at(person, as_of)
+    wanted = wanted_entries(package, as_of, visits)
+    upto = min(as_of, package.plan.budget.end_date)
+    with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=person.pk).first()  # one sync of a person at a time
+        stored = list(LedgerEntry.objects.filter(budget=package.budget_row).order_by("day", "id"))
+        reversed_ids = {row.reverses_id for row in stored if row.reverses_id}
+        live = {(row.account, row.source_ref): row for row in stored if row.reverses_id is None and row.pk not in reversed_ids and row.is_derived}
+        now, new_rows, reversals, unchanged = timezone.now(), [], [], 0
+        wanted_keys = set()
+        for item in wanted:
+            wanted_keys.add(item.key)
+            current = live.get(item.key)
+            if current is not None and _same(current, item.entry):
+                unchanged += 1
+                continue
+            if current is not None:
+                reversals.append(_reversal(package, current, "changed", now))
+            new_rows.append(_row(package, item.source_ref, item.entry, actor=SYNC_ACTOR, now=now))
+        for key, current in live.items():
+            if key not in wanted_keys and current.day <= upto:
+                reversals.append(_reversal(package, current, "no longer payable" if current.kind == "visit" else "no longer there", now))
+        if reversals:
+            LedgerEntry.objects.bulk_create(reversals, batch_size=1000)
+        if new_rows:
+            LedgerEntry.objects.bulk_create(new_rows, batch_size=1000)
+    if new_rows or reversals:
+        log.info("ledger sync person=%s added=%s reversed=%s", person.pk, len(new_rows), len(reversals))
+    return SyncResult(person.ref, as_of, len(new_rows), len(reversals), unchanged)
+
+
+def _reversal(package: Package, row: LedgerEntry, why: str, now) -> LedgerEntry:
+    reversal = d.reversal_of(_to_domain(row), ref=f"reversal-of-{row.pk}", posted_on=row.day, reason=f"{row.source_ref} {why}")
+    return _row(package, row.source_ref, reversal, actor=SYNC_ACTOR, now=now, reverses=row)
+
+
+# -- manual entries ----------------------------------------------------------------------------
+
+
+def _may_write(scope: Scope) -> None:
+    scope.require(bool(scope.roles & LEDGER_WRITERS) or scope.actor == "cli")
+
+
+def _budget_on(person: Person, day: date) -> Budget:
+    budget = Budget.objects.filter(person=person, start_date__lte=day, end_date__gte=day).order_by("-start_date").first()
+    if budget is None:
+        raise InvalidInput(f"person {person.ref!r} has no budget on {day.isoformat()}")
+    return budget
+
+
+def _exact_amount(amount: object, what: str = "amount") -> Decimal:
+    if not isinstance(amount, Decimal) or isinstance(amount, bool):
+        raise InvalidInput(f"{what} must be an exact Decimal amount in pounds, not {type(amount).__name__}")
+    try:
+        return parse_money(amount, what=what)
+    except MoneyError as error:
+        raise InvalidInput(str(error)) from None
+
+
+def post_adjustment(
+    *, scope: Scope, person_ref: str, day: date, amount: Decimal, kind: str, memo: str, source_ref: str, account: str = d.BUDGET_ACCOUNT
+) -> LedgerEntry:
+    """Post an agreed credit or correction to a person's budget ledger, once per ``source_ref``.
+
+    * ``kind``: ``refund`` (money given back: positive, and it reduces spend) or ``adjustment``
+      (either sign, never spend: a clawback, a write-off);
+    * ``amount``: exact to the penny (a Decimal such as ``Decimal("12.50")``);
+    * ``source_ref``: what it is for (``dispute:12``), unique in the council: the same call again
+      returns the entry already posted (``entry.newly_posted`` is False); the same source with
+      other values is a Conflict.
+
+    Council administrators, commissioners and finance officers (``scope.roles``) and the CLI may
+    post; anyone else is answered NotFound. ``account`` defaults to the budget itself (the CLI can
+    name a direct payment account, e.g. its opening balance).
+    """
+    _may_write(scope)
+    person = scope.person(person_ref)
+    if kind not in MANUAL_KINDS:
+        raise InvalidInput(f"kind must be refund or adjustment, not {kind!r}")
+    value = _exact_amount(amount)
+    if not value:
+        raise InvalidInput("an adjustment of £0.00 changes nothing")
+    if kind == "refund" and value < 0:
+        raise InvalidInput("a refund is money given back: a positive amount (use an adjustment for money taken back)")
+    memo = (memo or "").strip()
+    if not memo:
+        raise InvalidInput("say why in the memo (it is shown with the entry)")
+    if len(memo) > 300:
+        raise InvalidInput("the memo is longer than 300 characters")
+    source_ref = (source_ref or "").strip()
+    if not source_ref or len(source_ref) > 200:
+        raise InvalidInput("a source_ref of 1 to 200 characters is needed (what the entry is for, e.g. dispute:12)")
+    if source_ref.startswith(DERIVED_PREFIXES):
+        raise InvalidInput(f"source_ref may not start with {', '.join(DERIVED_PREFIXES)}: those are kept by the ledger itself")
+    if isinstance(day, bool) or not isinstance(day, date):
+        raise InvalidInput("day must be a date")
+    account = (account or "").strip() or d.BUDGET_ACCOUNT
+    if account != d.BUDGET_ACCOUNT and not PaymentAccount.objects.filter(council=scope.council, person=person, ref=account).exists():
+        raise InvalidInput(f"{account!r} is not the budget nor one of the person's direct payment accounts")
+    budget = _budget_on(person, day)
+    try:
+        entry = d.Entry(source_ref, day, d.EntryKind(kind), amount=value, description=memo, account=account)
+    except d.LedgerError as error:
+        raise InvalidInput(str(error)) from None
+
+    def existing() -> LedgerEntry | None:
+        found = LedgerEntry.objects.filter(council=scope.council, source_ref=source_ref, kind__in=MANUAL_KINDS, reverses__isnull=True).first()
+        if found is None:
+            return None
+        if (found.person_id, found.kind, found.day, found.amount, found.account) != (person.pk, kind, day, value, account):
+            raise Conflict(f"{source_ref!r} was already posted with other values (entry {found.pk}); post a new source to correct it")
+        found.newly_posted = False
+        return found
+
+    found = existing()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            row = LedgerEntry.objects.create(
+                council=scope.council, person=person, budget=budget, account=account, kind=kind, day=day, amount=value,
+                source_ref=source_ref, memo=memo, actor=scope.actor,
+            )  # fmt: skip
+    except IntegrityError:
+        found = existing()  # posted meanwhile by another request
+        if found is None:
+            raise
+        return found
+    row.newly_posted = True
+    log.info("ledger %s posted entry=%s person=%s", kind, row.pk, person.pk)
+    return row
+
+
+# -- balance assertions ------------------------------------------------------------------------
+
+
+def _record_assertion(
+    *, person: Person, account: str, day: date, statement: Decimal, source: str, actor: str, import_run: ImportRun | None = None
+) -> BalanceAssertion:
+    from .selectors import domain_entries
+
+    try:
+        ledger_sync(person, day)  # bring the ledger up to the statement's date first
+    except (NotFound, InvalidInput):
+        pass  # no plan in force then: the ledger holds what it holds
+    assertion = d.BalanceAssertion(account, day, statement)
+    result = d.check_assertion(domain_entries(person, account, day), assertion)
+    return BalanceAssertion.objects.create(
+        council_id=person.council_id, person=person, account=account, day=day, statement_balance=assertion.expected,
+        ledger_balance=round_money(result.actual), difference=round_money(result.difference), source=source[:200],
+        import_run=import_run, actor=actor,
+    )  # fmt: skip
+
+
+def assert_balance(*, scope: Scope, person_ref: str, account: str, day: date, balance: Decimal, source: str = "") -> BalanceAssertion:
+    """Check a statement's closing ``balance`` of ``account`` at the end of ``day`` against the ledger and keep the result."""
+    _may_write(scope)
+    person = scope.person(person_ref)
+    account = (account or "").strip()
+    if account != d.BUDGET_ACCOUNT and not PaymentAccount.objects.filter(council=scope.council, person=person, ref=account).exists():
+        raise InvalidInput(f"{account!r} is not the budget nor one of the person's direct payment accounts")
+    statement = _exact_amount(balance, "balance")
+    return _record_assertion(person=person, account=account, day=day, statement=statement, source=source or scope.actor, actor=scope.actor)
+
+
+def statement_balances_received(sender, *, run: ImportRun, scope: Scope, balances, **kwargs) -> list[BalanceAssertion]:
+    """An OFX statement's closing balances (``ingest.services.statement_balances``): one assertion each.
+
+    A balance for an account the council does not know is skipped (its transactions were refused too).
+    """
+    made = []
+    for closing in balances:
+        account = PaymentAccount.objects.filter(council=scope.council, ref=closing.account_ref).select_related("person").first()
+        if account is None:
+            continue
+        made.append(
+            _record_assertion(
+                person=account.person, account=account.ref, day=closing.as_of, statement=Decimal(closing.amount),
+                source=f"ofx:{run.file_sha256}" if run.file_sha256 else f"import:{run.pk}", actor=scope.actor, import_run=run,
+            )  # fmt: skip
+        )
+    return made
