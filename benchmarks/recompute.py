@@ -1,0 +1,388 @@
+"""Benchmark: the full recompute of every package status of a council-year, against a DuckDB reference.
+
+    .venv/bin/python benchmarks/recompute.py                          # 2,000 packages, about 2.1 million visits, SQLite and PostgreSQL
+    .venv/bin/python benchmarks/recompute.py --packages 200 --db sqlite  # a quick run
+    .venv/bin/python benchmarks/recompute.py --postgres postgres://postgres@127.0.0.1:5432/bench_recompute
+
+Each package is an ISF with Mary's visits plus a daily lunch call (21 visits a week, three
+services' worth of patterns), its own rates (standard, weekend, bank holiday) and budget, and a
+provider quality profile (missed, some never reported; late; short; a little short, paid by
+clocked time rounded to 5 minutes; cancelled by the person; extra unplanned visits). The visits
+file is generated once and imported through ``ingest.import_file`` into a new SQLite file and a
+new PostgreSQL database (created and dropped). Then it times:
+
+* the full recompute of every status (``monitoring.services.recompute_statuses``), as ``careledger
+  recompute`` runs it, and one package's status (``package_view``, median of 50);
+* the reference: a hand-written DuckDB query over the same visits, exported from the database,
+  computing the same followed (scheduled, delivered, missed, late, short, unplanned) and
+  affordable (spent) figures per package; the two must agree on every package.
+
+It prints both times, their ratio and the machine's cores. The reference matches a visit to
+the slot with the same service and planned start (as this data has it: every reported slot
+visit keeps its slot's start, and the extra visits are more than 2 hours from any slot);
+careledger matches within 2 hours, closest first, so it does at least the reference's work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWLINE = b"\n"
+AS_OF = date(2027, 3, 31)
+START, END = date(2026, 4, 6), date(2027, 4, 4)
+HEADER = "visit_ref,person_ref,provider_ref,service_ref,carer_ref,planned_start,planned_minutes,actual_start,actual_end,status\n"
+# (missed, late, short, a little short) shares per quality profile
+PROFILES = ((0.004, 0.02, 0.02, 0.05), (0.01, 0.05, 0.04, 0.05), (0.02, 0.08, 0.06, 0.05), (0.05, 0.12, 0.10, 0.08))
+PROVIDERS = ("ACME-CARE", "BETA-CARE", "CARE-3", "CARE-4")
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+def plan_for(i: int) -> dict:
+    plan = json.loads((ROOT / "examples" / "mary.json").read_text())
+    standard = Decimal("17.00") + Decimal(i % 9) * Decimal("0.35")
+    plan["person"]["ref"] = f"P{i:05d}"
+    plan["person"]["preferences"] = {"known_carers_only": False}
+    plan["budget"]["annual_amount"] = str(Decimal(8800 + (i % 13) * 120))
+    service = plan["services"][0]
+    service["provider"] = PROVIDERS[i % len(PROVIDERS)]
+    service["rates"] = {"standard": str(standard), "weekend": str(standard + Decimal("1.50")), "bank_holiday": str(standard * 2)}
+    service["visits"].append({"days": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], "start": "12:30", "minutes": 30})
+    return plan
+
+
+def generate(packages: int, upto: date = AS_OF, seed: int = 7) -> tuple[list[dict], bytes]:
+    """The plans, and a visits CSV for them from the budget's start to ``upto`` (local wall times)."""
+    from careledger.domain.costing import scheduled_visits
+    from careledger.formats.plan_file import parse_plan
+
+    plans = [plan_for(i) for i in range(packages)]
+    slots = [s for s in scheduled_visits(parse_plan(json.dumps(plans[0]))) if s.local_date <= upto]
+    fmt = "%Y-%m-%d %H:%M"
+    naive = [(s.start.replace(tzinfo=None), s.minutes) for s in slots]
+    stamps = [(w.strftime("%Y%m%d%H%M"), w.strftime(fmt)) for w, _ in naive]
+    rnd = random.Random(seed)
+    out = [HEADER]
+    add = out.append
+    for i, plan in enumerate(plans):
+        ref = plan["person"]["ref"]
+        provider = plan["services"][0]["provider"]
+        missed, late, short, little = PROFILES[i % len(PROFILES)]
+        team = [f"C{(i * 3 + k) % 400}" for k in range(5)]
+        r = rnd.random
+        for (wall, minutes), (key, planned) in zip(naive, stamps, strict=True):
+            roll = r()
+            carer = team[int(r() * 5)]
+            vref = f"{ref}-{key}"
+            if roll < missed:
+                if roll < missed / 2:
+                    continue  # never reported: missed once its end + 2 hours has passed
+                add(f"{vref},{ref},{provider},homecare,{carer},{planned},{minutes},,,missed\n")
+                continue
+            roll -= missed
+            if roll < 0.003:
+                add(f"{vref},{ref},{provider},homecare,{carer},{planned},{minutes},,,cancelled_by_person\n")
+                continue
+            roll -= 0.003
+            begin = wall + timedelta(minutes=int(r() * 16) - 5)
+            took = minutes + int(r() * 10) - 4
+            if roll < late:
+                begin = wall + timedelta(minutes=35 + int(r() * 55))
+            elif roll < late + short:
+                took = int(minutes * (0.6 + r() * 0.15))
+            elif roll < late + short + little:
+                took = int(minutes * (0.85 + r() * 0.1))
+            add(f"{vref},{ref},{provider},homecare,{carer},{planned},{minutes},{begin:{fmt}},{begin + timedelta(minutes=took):{fmt}},completed\n")
+            if r() < 0.002 and wall.hour == 12:  # an extra visit the same afternoon, 2.5 hours after the lunch call
+                extra = wall + timedelta(minutes=150)
+                add(f"{vref}-X,{ref},{provider},homecare,{carer},{extra:{fmt}},60,{extra:{fmt}},{extra + timedelta(minutes=60):{fmt}},completed\n")
+    return plans, "".join(out).encode()
+
+
+def load(scope, plans: list[dict], visits: bytes, progress=print) -> int:
+    """Providers, plans and visits through the services an import uses; returns the visits added."""
+    from careledger.ingest.services import import_file
+    from careledger.records import services
+
+    for ref in PROVIDERS:
+        services.provider_create(scope=scope, ref=ref, name=ref.title())
+    began = time.perf_counter()
+    for plan in plans:
+        services.plan_import(scope=scope, raw=plan, source=plan["person"]["ref"], effective_from=START)
+    progress(f"  {len(plans):,} plans imported in {time.perf_counter() - began:.1f} s")
+    began = time.perf_counter()
+    run = import_file(scope=scope, kind="visits", stream=io.BytesIO(visits), source="year.csv").run
+    took = time.perf_counter() - began
+    assert run.rejected == 0, f"{run.rejected} rows rejected"
+    progress(f"  {run.added:,} visits imported in {took:.1f} s ({run.added / took:,.0f} visits/s)")
+    return run.added
+
+
+# -- the DuckDB reference ---------------------------------------------------------------------
+
+
+def export(council, folder: Path) -> None:
+    """The council's plans (one version each), patterns and visits as CSV files for DuckDB (UTC times)."""
+    from django.db import connection
+
+    from careledger.domain.localtime import bank_holidays
+    from careledger.ingest.models import Visit
+    from careledger.records.models import PlannedService, VisitPattern
+
+    with open(folder / "services.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["person_ref", "service_ref", "budget_start", "budget_end", "standard", "weekend", "bank_holiday"])
+        for row in PlannedService.objects.filter(version__plan__council=council).values_list(
+            "version__plan__person__ref", "ref", "version__budget__start_date", "version__budget__end_date", "standard_rate", "weekend_rate", "bank_holiday_rate"
+        ):
+            w.writerow(row)
+    with open(folder / "patterns.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["person_ref", "service_ref", "days", "start_time", "minutes"])
+        for row in VisitPattern.objects.filter(service__version__plan__council=council).values_list(
+            "service__version__plan__person__ref", "service__ref", "days", "start_time", "minutes"
+        ):
+            w.writerow(row)
+    with open(folder / "bank_holidays.csv", "w", newline="") as f:
+        f.write("day\n" + "".join(f"{d.isoformat()}\n" for d in bank_holidays(date(2020, 1, 1), date(2035, 12, 31))))
+    table, people = Visit._meta.db_table, "records_person"
+    sql = (
+        f"SELECT p.ref, v.service_ref, v.planned_start, v.planned_minutes, v.actual_start, v.actual_seconds, v.status "
+        f"FROM {table} v JOIN {people} p ON p.id = v.person_id WHERE v.council_id = %s"
+    )
+    with open(folder / "visits.csv", "w", newline="") as f:
+        f.write("person_ref,service_ref,planned_start,planned_minutes,actual_start,actual_seconds,status\n")
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(
+                    f"COPY ({sql.replace('%s', str(int(council.pk)))}) TO STDOUT WITH (FORMAT csv)"
+                ) as copy:
+                    for block in copy:
+                        f.write(bytes(block).decode())
+            else:  # stored as naive UTC text: say so
+                cursor.execute(sql, [council.pk])
+                w = csv.writer(f, lineterminator="\n")
+                while rows := cursor.fetchmany(50_000):
+                    w.writerows((r[0], r[1], f"{r[2]}+00", r[3], f"{r[4]}+00" if r[4] else "", r[5], r[6]) for r in rows)
+
+
+REFERENCE_SQL = """
+WITH days AS (
+    SELECT s.*, CAST(d AS DATE) AS day
+    FROM services s, generate_series(CAST(s.budget_start AS TIMESTAMP), CAST(LEAST(s.budget_end, DATE '{as_of}') AS TIMESTAMP), INTERVAL 1 DAY) t(d)
+), slots AS (
+    SELECT d.person_ref, d.service_ref, CAST(d.day + p.start_time AS TIMESTAMPTZ) AS start, p.minutes
+    FROM days d JOIN patterns p ON p.person_ref = d.person_ref AND p.service_ref = d.service_ref
+    WHERE list_contains(string_split(p.days, ','), ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][isodow(d.day)])
+), span AS (
+    SELECT person_ref, MIN(budget_start) AS first FROM services GROUP BY person_ref
+), reported AS (
+    SELECT v.* FROM visits v JOIN span USING (person_ref)
+    WHERE v.planned_start >= CAST(span.first AS TIMESTAMPTZ) - INTERVAL 2 HOUR AND v.planned_start < CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ)
+), lines AS (
+    SELECT COALESCE(s.person_ref, v.person_ref) AS person_ref, COALESCE(s.service_ref, v.service_ref) AS service_ref,
+           s.start AS slot_start, COALESCE(s.minutes, v.planned_minutes) AS minutes, COALESCE(s.start, v.planned_start) AS committed,
+           v.planned_minutes AS visit_minutes, v.planned_start, v.actual_start, v.actual_seconds, v.status
+    FROM slots s FULL OUTER JOIN reported v
+      ON v.person_ref = s.person_ref AND v.service_ref = s.service_ref AND v.planned_start = s.start
+), priced AS (
+    SELECT l.*, CAST(l.planned_start AS DATE) AS local_day,
+           CASE WHEN l.status <> 'completed' OR l.actual_seconds IS NULL THEN 0
+                WHEN l.actual_seconds >= (l.visit_minutes - 5) * 60 THEN l.visit_minutes
+                ELSE LEAST(l.visit_minutes, 5 * CAST(FLOOR((l.actual_seconds + 150) / 300) AS BIGINT)) END AS payable
+    FROM lines l
+)
+SELECT p.person_ref,
+       COUNT(p.slot_start) AS scheduled,
+       COUNT(*) FILTER (WHERE p.status = 'completed') AS delivered,
+       COUNT(*) FILTER (WHERE p.status IN ('missed', 'cancelled_by_provider')
+                          OR (p.status IS NULL AND p.slot_start + p.minutes * INTERVAL 1 MINUTE + INTERVAL 2 HOUR <= CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ))) AS missed,
+       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_start > p.committed + INTERVAL 30 MINUTE) AS late,
+       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_seconds * 100 < p.minutes * 60 * 80) AS short,
+       COUNT(*) FILTER (WHERE p.slot_start IS NULL) AS unplanned,
+       CAST(SUM(CASE WHEN p.payable > 0 AND p.local_day BETWEEN s.budget_start AND DATE '{as_of}'
+                THEN p.payable * CAST(ROUND(10000 * CASE WHEN b.day IS NOT NULL AND s.bank_holiday IS NOT NULL THEN s.bank_holiday
+                                                         WHEN isodow(p.local_day) >= 6 AND s.weekend IS NOT NULL THEN s.weekend
+                                                         ELSE s.standard END) AS BIGINT)
+                ELSE 0 END) AS HUGEINT) AS rate_minutes  -- minutes x 1/10000 pounds an hour
+FROM priced p
+LEFT JOIN services s ON s.person_ref = p.person_ref AND s.service_ref = p.service_ref
+LEFT JOIN bank_holidays b ON b.day = p.local_day
+GROUP BY p.person_ref
+ORDER BY p.person_ref
+"""
+
+
+def duckdb_connect(folder: Path):
+    """An in-memory DuckDB with the exported tables loaded (not timed), London as the session's zone."""
+    import duckdb
+
+    db = duckdb.connect()
+    db.execute("SET TimeZone = 'Europe/London'")
+    db.execute(f"CREATE TABLE services AS SELECT * FROM read_csv('{folder / 'services.csv'}', header = true, types = {{'standard': 'DECIMAL(10,4)', 'weekend': 'DECIMAL(10,4)', 'bank_holiday': 'DECIMAL(10,4)'}})")
+    db.execute(f"CREATE TABLE patterns AS SELECT * FROM read_csv('{folder / 'patterns.csv'}', header = true, types = {{'start_time': 'TIME', 'days': 'VARCHAR'}})")
+    db.execute(f"CREATE TABLE bank_holidays AS SELECT * FROM read_csv('{folder / 'bank_holidays.csv'}', header = true, types = {{'day': 'DATE'}})")
+    # Times are read as text and cast in SQL (this DuckDB build returns TIMESTAMPTZ to Python only with pytz).
+    db.execute(
+        f"CREATE TABLE visits AS SELECT person_ref, service_ref, CAST(planned_start AS TIMESTAMPTZ) AS planned_start, planned_minutes, "
+        f"CAST(actual_start AS TIMESTAMPTZ) AS actual_start, actual_seconds, status FROM read_csv('{folder / 'visits.csv'}', header = true, auto_detect = false, "
+        f"delim = ',', quote = '\"', columns = {{'person_ref': 'VARCHAR', 'service_ref': 'VARCHAR', 'planned_start': 'VARCHAR', 'planned_minutes': 'INTEGER', "
+        f"'actual_start': 'VARCHAR', 'actual_seconds': 'INTEGER', 'status': 'VARCHAR'}})"
+    )
+    return db
+
+
+def duckdb_figures(db, as_of: date = AS_OF) -> dict[str, dict]:
+    """The reference figures per person ref, in the words of the status (spent rounded half-up to the penny once)."""
+    rows = db.execute(REFERENCE_SQL.format(as_of=as_of.isoformat())).fetchall()
+    out = {}
+    for ref, scheduled, delivered, missed, late, short, unplanned, rate_minutes in rows:
+        pence = (int(rate_minutes or 0) + 3000) // 6000  # / 60 minutes / 100 pence-units, half up
+        out[ref] = dict(scheduled=scheduled, delivered=delivered, missed=missed, late=late, short=short, unplanned=unplanned, spent=f"{Decimal(pence) / 100:.2f}")
+    return out
+
+
+def careledger_figures(council) -> dict[str, dict]:
+    """The same figures from the stored statuses."""
+    from careledger.monitoring.models import PackageStatus
+
+    out = {}
+    for ref, status in PackageStatus.objects.filter(council=council).values_list("person__ref", "status"):
+        f = status["followed"]
+        out[ref] = {k: f[k] for k in ("scheduled", "delivered", "missed", "late", "short", "unplanned")} | {"spent": status["affordable"]["spent"]}
+    return out
+
+
+# -- one database -----------------------------------------------------------------------------
+
+
+def run_one(label: str, database_url: str, data: Path, folder: Path, samples: int) -> dict:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("CARELEDGER_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careledger.config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from careledger.ingest.services import recompute_figures
+    from careledger.monitoring.services import package_view, recompute_statuses
+    from careledger.records import services
+    from careledger.records.scoping import Scope
+
+    call_command("migrate", interactive=False, verbosity=0)
+    plans = json.loads((data / "plans.json").read_text())
+    council = services.council_create(code="NOR", name="Benchmark")
+    scope = Scope.system(council)
+    print(f"{label}: loading {len(plans):,} packages")
+    visits = load(scope, plans, (data / "visits.csv").read_bytes())
+    began = time.perf_counter()
+    recompute_figures(council_id=council.pk)
+    figures_took = time.perf_counter() - began
+    began = time.perf_counter()
+    result = recompute_statuses(scope=scope, as_of=AS_OF)
+    took = time.perf_counter() - began
+    assert not result.failed, result.failed
+    print(f"  full recompute: {result.packages:,} statuses in {took:.1f} s ({took / result.packages * 1000:.1f} ms each); running figures rebuilt in {figures_took:.1f} s")
+    rnd = random.Random(5)
+    times = []
+    for plan in rnd.sample(plans, min(samples, len(plans))):
+        began = time.perf_counter()
+        package_view(scope=scope, person_ref=plan["person"]["ref"], as_of=AS_OF)
+        times.append(time.perf_counter() - began)
+    one = statistics.median(times)
+    print(f"  one package's status: median {one * 1000:.0f} ms of {len(times)} (worst {max(times) * 1000:.0f} ms; target 50 ms)")
+    ours = careledger_figures(council)
+    if not (folder / "visits.csv").exists():
+        began = time.perf_counter()
+        export(council, folder)
+        print(f"  exported for DuckDB in {time.perf_counter() - began:.1f} s")
+    return {"label": label, "visits": visits, "packages": result.packages, "recompute_s": took, "figures_s": figures_took, "one_ms": one * 1000, "figures": ours}
+
+
+def reference(folder: Path, repeat: int = 3) -> tuple[float, dict]:
+    db = duckdb_connect(folder)
+    best, found = None, {}
+    for _ in range(repeat):
+        began = time.perf_counter()
+        found = duckdb_figures(db)
+        took = time.perf_counter() - began
+        best = took if best is None else min(best, took)
+    return best, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packages", type=int, default=2000, help="packages (about 1,075 visits each a year)")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_recompute", help="a database to create and drop")
+    parser.add_argument("--samples", type=int, default=50, help="packages timed one at a time")
+    parser.add_argument("--one", nargs=2, metavar=("LABEL", "URL"), help=argparse.SUPPRESS)  # a child process: one database
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        work = Path(args.work)
+        result = run_one(args.one[0], args.one[1], work, work / "export", args.samples)
+        (work / f"{args.one[0]}.json").write_text(json.dumps(result))
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="careledger-recompute-bench-"))
+    (work / "export").mkdir()
+    os.environ.setdefault("CARELEDGER_DATA_DIR", str(work))
+    sys.path.insert(0, str(ROOT))
+    began = time.perf_counter()
+    plans, visits = generate(args.packages)
+    (work / "plans.json").write_text(json.dumps(plans))
+    (work / "visits.csv").write_bytes(visits)
+    print(f"generated {args.packages:,} packages and {visits.count(NEWLINE) - 1:,} visits in {time.perf_counter() - began:.1f} s; {os.cpu_count()} cores")
+    targets = []
+    if args.db in ("sqlite", "both"):
+        targets.append(("SQLite", f"sqlite:///{work}/bench.sqlite3"))
+    if args.db in ("postgres", "both"):
+        targets.append(("PostgreSQL", args.postgres))
+    results = []
+    for label, url in targets:
+        admin = None
+        if url.startswith("postgres"):
+            import psycopg
+
+            base, name = url.rsplit("/", 1)
+            admin = psycopg.connect(f"{base}/postgres", autocommit=True)
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            env = dict(os.environ, CARELEDGER_DATA_DIR=str(work))
+            subprocess.run([sys.executable, __file__, "--one", label, url, "--work", str(work), "--samples", str(args.samples)], check=True, env=env)
+            results.append(json.loads((work / f"{label}.json").read_text()))
+        finally:
+            if admin is not None:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    took, expected = reference(work / "export")
+    print(f"DuckDB reference query: {took:.2f} s for {len(expected):,} packages (best of 3, tables in memory)")
+    for r in results:
+        differ = sorted(ref for ref in set(expected) | set(r["figures"]) if expected.get(ref) != r["figures"].get(ref))
+        print(
+            f"{r['label']:>10}: recompute {r['recompute_s']:.1f} s = {r['recompute_s'] / took:.1f}x the DuckDB reference (target 3x); "
+            f"one package {r['one_ms']:.0f} ms (target 50); figures agree on {len(expected) - len(differ):,} of {len(expected):,} packages"
+        )
+        for ref in differ[:5]:
+            print(f"    {ref}: careledger {r['figures'].get(ref)} reference {expected.get(ref)}")
+
+
+if __name__ == "__main__":
+    main()
