@@ -12,24 +12,26 @@ alerts, which are stored once per cause.
 from __future__ import annotations
 
 import decimal
+import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from careledger.domain.affordability import Affordability, affordability, recent_window
 from careledger.domain.alerts import Alert as DomainAlert
 from careledger.domain.alerts import PackageSnapshot, Transaction as DomainTransaction, evaluate
-from careledger.domain.costing import period_cost, versioned_priced_visits
-from careledger.domain.delivery import DeliveredVisit, Reconciliation, classify, match
+from careledger.domain.delivery import DeliveredVisit, MatchResult, Reconciliation, classify, match
 from careledger.domain.ledger import Entry, EntryKind, spent, visit_entry
 from careledger.domain.localtime import LONDON
 from careledger.domain.money import rate_minutes_to_money
 from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules, payable_minutes
 from careledger.domain.status import ReviewState, carers_seen, end_of_day, next_review_due, package_status
+from careledger.domain.schedules import ScheduledVisit
+from careledger.ingest.merge import sql_datetime
 from careledger.ingest.models import Carer, Transaction, Visit
 from careledger.records.errors import InvalidInput, NotFound
 from careledger.records.mapping import contract_rules, version_to_domain
@@ -85,17 +87,13 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     rules = _rules(version)
     now = end_of_day(upto)
 
-    slots = [p.visit for p in versioned_priced_visits(plans, budget.start_date, upto)]
+    slots = _slots(plans, budget.start_date, upto)
     window_start = end_of_day(budget.start_date - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
-    rows = list(
-        Visit.objects.filter(person=person, planned_start__gte=window_start, planned_start__lt=now)
-        .order_by("planned_start", "ref")
-        .values_list("ref", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "status", "provider_id")
-    )
+    rows = _visit_rows(person.pk, window_start, now)
     visits = [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows]
     genders = _carer_genders({(r[8], r[2]) for r in rows if r[2]})
     preferred = plan.person.preferences.carer_gender
-    reconciliation = classify(match(slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
+    reconciliation = classify(_match(slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
 
     transactions = _transactions(person, budget.start_date, upto)
     is_dp = budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT
@@ -114,7 +112,7 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         period_end=budget.end_date,
         as_of=upto,
         spent=spend(budget.start_date, upto),
-        future_cost=period_cost(versioned_priced_visits(plans, upto + timedelta(days=1), budget.end_date)) if upto < budget.end_date else Decimal(0),
+        future_cost=_future_cost(plans, upto + timedelta(days=1), budget.end_date) if upto < budget.end_date else Decimal(0),
         recent_spent=spend(*first_last) if first_last else Decimal(0),
         dp_balance=_dp_balance(transactions) if is_dp and transactions else None,
         dp_surplus_weeks=rules.dp_surplus_weeks,
@@ -134,6 +132,131 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         recent_carers=carers_seen(visits, now),
     )
     return PackageView(person, as_of, plan, status, reconciliation, aff, tuple(evaluate(snapshot)), ledger)
+
+
+# -- the status's heavy lifting, done once: a year of slots and visits per package ----------------
+#
+# Each mirrors a domain function exactly (the tests of the domain and of the status hold both to
+# the same figures); they only avoid repeating work: a pattern's slots over a span are expanded
+# once per process (people share patterns and budget dates), the visits are read without the
+# ORM's per-value conversions, and a visit planned at exactly a slot's start is paired without
+# the general closest-first search.
+
+
+@functools.lru_cache(maxsize=8192)
+def _occurrences(pattern, anchor: date, first: date, last: date, service_ref: str, index: int) -> tuple[ScheduledVisit, ...]:
+    return tuple(pattern.occurrences(anchor, first, last, service_ref=service_ref, pattern_index=index))
+
+
+def _spans(plans: list[tuple[date, Plan]], first: date, last: date):
+    """(service, the arguments of its pattern's slots) in force from ``first`` to ``last``, as ``costing.versioned_priced_visits`` takes them."""
+    ordered = sorted(plans, key=lambda pair: pair[0])
+    for index, (effective_from, plan) in enumerate(ordered):
+        span_first = max(effective_from, first)
+        span_last = min(ordered[index + 1][0] - timedelta(days=1) if index + 1 < len(ordered) else plan.budget.end_date, last)
+        if span_last < span_first:
+            continue
+        budget = plan.budget  # costing.scheduled_visits: within the plan's own budget period
+        within_first, within_last = max(span_first, budget.start_date), min(span_last, budget.end_date)
+        for service in plan.services:
+            for position, pattern in enumerate(service.visits):
+                yield service, (pattern, budget.start_date, within_first, within_last, service.ref, position)
+
+
+def _slots(plans: list[tuple[date, Plan]], first: date, last: date) -> list[ScheduledVisit]:
+    return [slot for _, span in _spans(plans, first, last) for slot in _occurrences(*span)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _rate_minutes(span: tuple, rates) -> Decimal:
+    by_day: dict[date, int] = {}
+    for slot in _occurrences(*span):
+        day = slot.local_date
+        by_day[day] = by_day.get(day, 0) + slot.minutes
+    total = Decimal(0)
+    for day, minutes in by_day.items():
+        total = _EXACT.add(total, _EXACT.multiply(minutes, rates.rate_for(day)))
+    return total
+
+
+def _future_cost(plans: list[tuple[date, Plan]], first: date, last: date) -> Decimal:
+    """``costing.period_cost(versioned_priced_visits(plans, first, last))``: minutes x rate summed, divided by 60 once."""
+    total = Decimal(0)
+    for service, span in _spans(plans, first, last):
+        total = _EXACT.add(total, _rate_minutes(span, service.rates))
+    return rate_minutes_to_money(total)
+
+
+_MOMENTS: dict[object, datetime] = {}
+_LOCAL_DAYS: dict[datetime, date] = {}
+
+
+def _local_day(moment: datetime) -> date:
+    """The London date of an instant (visit times repeat across people: converted once)."""
+    found = _LOCAL_DAYS.get(moment)
+    if found is None:
+        if len(_LOCAL_DAYS) > 200_000:
+            _LOCAL_DAYS.clear()
+        found = _LOCAL_DAYS[moment] = moment.astimezone(LONDON).date()
+    return found
+
+
+def _moment(value):
+    """A stored time as an aware UTC datetime (SQLite gives naive UTC, or text; times repeat a lot: converted once)."""
+    if value is None:
+        return None
+    found = _MOMENTS.get(value)
+    if found is None:
+        if len(_MOMENTS) > 200_000:
+            _MOMENTS.clear()
+        found = _MOMENTS[value] = (value if isinstance(value, datetime) else datetime.fromisoformat(value)).replace(tzinfo=UTC)
+    return found
+
+
+def _visit_rows(person_id: int, first: datetime, before: datetime) -> list[tuple]:
+    """The person's visits planned from ``first`` to before ``before``: ref, service, carer, planned start and
+    minutes, actual start and end, status, provider id (one query, times as aware datetimes)."""
+    table = Visit._meta.db_table
+    with connection.cursor() as cursor:
+        # On SQLite the times are read as text (parsed once each by _moment), not through a converter per value.
+        times = ("CAST(planned_start AS TEXT)", "CAST(actual_start AS TEXT)", "CAST(actual_end AS TEXT)") if connection.vendor == "sqlite" else ("planned_start", "actual_start", "actual_end")
+        cursor.execute(
+            f"SELECT ref, service_ref, carer_ref, {times[0]}, planned_minutes, {times[1]}, {times[2]}, status, provider_id FROM {table} "
+            f"WHERE person_id = %s AND planned_start >= %s AND planned_start < %s ORDER BY planned_start, ref",
+            [person_id, sql_datetime(first), sql_datetime(before)],
+        )
+        rows = cursor.fetchall()
+    if rows and (not isinstance(rows[0][3], datetime) or rows[0][3].tzinfo is None):
+        rows = [(r[0], r[1], r[2], _moment(r[3]), r[4], _moment(r[5]), _moment(r[6]), r[7], r[8]) for r in rows]
+    return rows
+
+
+def _match(slots: list[ScheduledVisit], visits: list[DeliveredVisit], rules: MonitoringRules) -> MatchResult:
+    """``delivery.match``, with the common case first: a visit planned at exactly the start of a slot of its service.
+
+    Where exactly one slot and one visit share a service and start, the closest-first pairing takes
+    that pair (distance 0 comes first and nothing else competes for either); every other slot and
+    visit goes through ``delivery.match``. The result is in ``match``'s canonical order.
+    """
+    slot_at: dict[tuple[str, datetime], list[ScheduledVisit]] = {}
+    for slot in slots:
+        slot_at.setdefault((slot.service_ref, slot.start.astimezone(UTC)), []).append(slot)
+    visit_at: dict[tuple[str, datetime], list[DeliveredVisit]] = {}
+    for visit in visits:
+        visit_at.setdefault((visit.service_ref, visit.planned_start.astimezone(UTC)), []).append(visit)
+    pairs, rest_slots, rest_visits = [], [], []
+    for key, found in slot_at.items():
+        candidates = visit_at.get(key)
+        if len(found) == 1 and candidates is not None and len(candidates) == 1:
+            pairs.append((found[0], candidates[0]))
+        else:
+            rest_slots.extend(found)
+    paired = {id(v) for _, v in pairs}
+    rest_visits = [v for v in visits if id(v) not in paired]
+    rest = match(rest_slots, rest_visits, rules) if rest_slots or rest_visits else MatchResult((), (), ())
+    slot_key = lambda s: (s.start.astimezone(UTC), s.service_ref, s.minutes, s.pattern_index)  # noqa: E731 - delivery._slot_key
+    matched = sorted([*pairs, *rest.matched], key=lambda pair: slot_key(pair[0]))
+    return MatchResult(tuple(matched), rest.unmatched_slots, rest.unplanned)
 
 
 def _carer_genders(wanted: set[tuple[int, str]]) -> dict[str, str]:
@@ -179,21 +302,28 @@ def _visit_spend(plans: list[tuple[date, Plan]], visits: list[DeliveredVisit], r
     ``ledger.spent``, without an entry object per visit (a year of visits is several hundred).
     """
     ordered = sorted(plans, key=lambda pair: pair[0])
-    by_day: dict[date, Decimal] = {}
     rates: dict[tuple[int, str], object] = {}
+    versions: dict[date, int] = {}
+    minutes_by: dict[tuple[date, tuple[int, str]], Decimal] = {}  # payable minutes by day and rate card
     for visit in visits:
+        if visit.status != "completed":
+            continue  # pays nothing (payable_minutes)
         minutes = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=rules)
         if not minutes:
             continue
-        day = visit.planned_start.astimezone(LONDON).date()
-        index = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
+        day = _local_day(visit.planned_start)
+        index = versions.get(day)
+        if index is None:
+            index = versions[day] = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
         key = (index, visit.service_ref)
         if key not in rates:
             rates[key] = next((s.rates for s in ordered[index][1].services if s.ref == visit.service_ref), None)
-        card = rates[key]
-        if card is None:
+        if rates[key] is None:
             continue  # a service the plan does not have: not priced (it shows as unplanned)
-        by_day[day] = _EXACT.add(by_day.get(day, Decimal(0)), _EXACT.multiply(minutes, card.rate_for(day)))
+        minutes_by[(day, key)] = _EXACT.add(minutes_by.get((day, key), Decimal(0)), minutes)
+    by_day: dict[date, Decimal] = {}
+    for (day, key), minutes in minutes_by.items():  # sum(minutes x rate) = sum(minutes) x rate, exactly
+        by_day[day] = _EXACT.add(by_day.get(day, Decimal(0)), _EXACT.multiply(minutes, rates[key].rate_for(day)))
 
     def spend(first: date, last: date) -> Decimal:
         total = Decimal(0)
