@@ -62,7 +62,7 @@ Exactness
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -87,6 +87,8 @@ __all__ = [
     "BalanceAssertion",
     "AssertionResult",
     "check_assertion",
+    "Correction",
+    "reconcile",
 ]
 
 BUDGET_ACCOUNT = "budget"
@@ -453,3 +455,57 @@ def check_assertion(entries: Iterable[Entry], assertion: BalanceAssertion) -> As
     """Compare the ledger's balance of ``assertion.account`` at the end of ``assertion.on`` with the statement."""
     actual = balance(entries, assertion.on, account=assertion.account)
     return AssertionResult(assertion, actual, _EXACT.subtract(actual, assertion.expected))
+
+
+# --- Keeping a stored ledger in step with what it should hold ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What :func:`reconcile` appends: reversals of stored entries, then new entries."""
+
+    reversals: tuple[Entry, ...]
+    new: tuple[Entry, ...]
+    unchanged: int
+
+    @property
+    def appended(self) -> int:
+        return len(self.reversals) + len(self.new)
+
+
+def _same_value(a: Entry, b: Entry) -> bool:
+    return (a.kind, a.account, a.posted_on, a.amount, a.rate_minutes) == (b.kind, b.account, b.posted_on, b.amount, b.rate_minutes)
+
+
+def reconcile(live: Mapping[Hashable, Entry], wanted: Mapping[Hashable, Entry], *, upto: date | None = None) -> Correction:
+    """The entries to append so that a ledger holds ``wanted``, without changing what it holds.
+
+    ``live`` is the stored entry now standing for each source (an original entry that has not
+    been reversed); ``wanted`` the entry each source should have. For each source:
+
+    * wanted and not live: the wanted entry is new;
+    * live with the same kind, account, date and value: nothing (``unchanged``);
+    * live but different: a reversal of the live entry (dated as it is, so that the balance on
+      every date shows the correction) and the wanted entry;
+    * live and no longer wanted: a reversal, if the live entry is dated on or before ``upto``
+      (later ones belong to dates not being brought up to date).
+
+    Reversals are refs ``<live ref>/reversed``; new entries keep their own refs. Afterwards, the
+    net value of each source's entries is its wanted entry's (or zero), and reconciling again
+    appends nothing.
+    """
+    reversals: list[Entry] = []
+    new: list[Entry] = []
+    unchanged = 0
+    for key, entry in wanted.items():
+        current = live.get(key)
+        if current is not None and _same_value(current, entry):
+            unchanged += 1
+            continue
+        if current is not None:
+            reversals.append(reversal_of(current, ref=f"{current.ref}/reversed", posted_on=current.posted_on, reason="changed"))
+        new.append(entry)
+    for key, current in live.items():
+        if key not in wanted and (upto is None or current.posted_on <= upto):
+            reversals.append(reversal_of(current, ref=f"{current.ref}/reversed", posted_on=current.posted_on, reason="no longer there"))
+    return Correction(tuple(reversals), tuple(new), unchanged)

@@ -11,7 +11,7 @@ money in and out) and appends only the difference from what is stored:
 * a derived source that is no longer there (a visit now missed or cancelled, a
   transaction moved) gets a reversal.
 
-A reversal is dated the day of the entry it cancels (``posted_at`` says when it was
+The difference is ``domain.ledger.reconcile``. A reversal is dated the day of the entry it cancels (``posted_at`` says when it was
 made), so the balance on any date shows the corrected figures, exactly as the
 status computed afresh from the rows does. Nothing is ever updated or deleted.
 Entries after ``as_of`` are left alone: syncing an earlier date never undoes a
@@ -223,10 +223,6 @@ def _to_domain(row: LedgerEntry) -> d.Entry:
     )  # fmt: skip
 
 
-def _same(row: LedgerEntry, entry: d.Entry) -> bool:
-    return (row.kind, row.day, row.amount, row.rate_minutes) == (entry.kind.value, entry.posted_on, entry.amount, entry.rate_minutes)
-
-
 def _row(package: Package, source_ref: str, entry: d.Entry, *, actor: str, now, reverses: LedgerEntry | None = None) -> LedgerEntry:
     person = package.person
     return LedgerEntry(
@@ -258,21 +254,15 @@ def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
         Person.objects.select_for_update().filter(pk=person.pk).first()  # one sync of a person at a time
         stored = list(LedgerEntry.objects.filter(budget=package.budget_row).order_by("day", "id"))
         reversed_ids = {row.reverses_id for row in stored if row.reverses_id}
-        live = {(row.account, row.source_ref): row for row in stored if row.reverses_id is None and row.pk not in reversed_ids and row.is_derived}
-        now, new_rows, reversals, unchanged = timezone.now(), [], [], 0
-        wanted_keys = set()
-        for item in wanted:
-            wanted_keys.add(item.key)
-            current = live.get(item.key)
-            if current is not None and _same(current, item.entry):
-                unchanged += 1
-                continue
-            if current is not None:
-                reversals.append(_reversal(package, current, "changed", now))
-            new_rows.append(_row(package, item.source_ref, item.entry, actor=SYNC_ACTOR, now=now))
-        for key, current in live.items():
-            if key not in wanted_keys and current.day <= upto:
-                reversals.append(_reversal(package, current, "no longer payable" if current.kind == "visit" else "no longer there", now))
+        live_rows = {(row.account, row.source_ref): row for row in stored if row.reverses_id is None and row.pk not in reversed_ids and row.is_derived}
+        by_ref = {str(row.pk): row for row in live_rows.values()}
+        fix = d.reconcile({key: _to_domain(row) for key, row in live_rows.items()}, {item.key: item.entry for item in wanted}, upto=upto)
+        now = timezone.now()
+        reversals = [
+            _row(package, by_ref[e.reverses].source_ref, e, actor=SYNC_ACTOR, now=now, reverses=by_ref[e.reverses]) for e in fix.reversals
+        ]
+        new_rows = [_row(package, e.ref, e, actor=SYNC_ACTOR, now=now) for e in fix.new]
+        unchanged = fix.unchanged
         if reversals:
             LedgerEntry.objects.bulk_create(reversals, batch_size=1000)
         if new_rows:
@@ -280,11 +270,6 @@ def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
     if new_rows or reversals:
         log.info("ledger sync person=%s added=%s reversed=%s", person.pk, len(new_rows), len(reversals))
     return SyncResult(person.ref, as_of, len(new_rows), len(reversals), unchanged)
-
-
-def _reversal(package: Package, row: LedgerEntry, why: str, now) -> LedgerEntry:
-    reversal = d.reversal_of(_to_domain(row), ref=f"reversal-of-{row.pk}", posted_on=row.day, reason=f"{row.source_ref} {why}")
-    return _row(package, row.source_ref, reversal, actor=SYNC_ACTOR, now=now, reverses=row)
 
 
 # -- manual entries ----------------------------------------------------------------------------

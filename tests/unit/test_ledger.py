@@ -386,3 +386,55 @@ def test_a_reversal_always_nets_to_exactly_zero(entries: list[Entry], data) -> N
     for entry in entries:
         ledger = post(ledger, entry)
     assert validate(post(ledger, reversal)) == []
+
+
+# --- reconcile: keeping a stored ledger in step, by appending only ---------------------------------
+
+from careledger.domain.ledger import reconcile  # noqa: E402
+
+
+def test_reconcile_appends_new_reverses_changed_and_vanished_and_leaves_the_rest() -> None:
+    a = visit_entry("visit:A", START, minutes=60, rate=RATE)
+    b = visit_entry("visit:B", START, minutes=30, rate=RATE)
+    c = visit_entry("visit:C", START + timedelta(days=1), minutes=15, rate=RATE)
+    late = visit_entry("visit:LATE", START + timedelta(days=20), minutes=15, rate=RATE)
+    stored = {"A": Entry("1", a.posted_on, a.kind, rate_minutes=a.rate_minutes), "B": Entry("2", b.posted_on, b.kind, rate_minutes=b.rate_minutes),
+              "C": Entry("3", c.posted_on, c.kind, rate_minutes=c.rate_minutes), "LATE": Entry("4", late.posted_on, late.kind, rate_minutes=late.rate_minutes)}  # fmt: skip
+    # A unchanged; B now paid 20 minutes; C no longer payable; D new; LATE is after the date brought up to.
+    b20 = visit_entry("visit:B", START, minutes=20, rate=RATE)
+    d = visit_entry("visit:D", START + timedelta(days=2), minutes=30, rate=RATE)
+    fix = reconcile(stored, {"A": a, "B": b20, "D": d}, upto=START + timedelta(days=6))
+    assert fix.unchanged == 1 and fix.appended == 4
+    assert [(e.ref, e.reverses, e.posted_on, e.rate_minutes) for e in fix.reversals] == [
+        ("2/reversed", "2", START, D("375")),  # dated as the entry it cancels
+        ("3/reversed", "3", START + timedelta(days=1), D("187.5")),
+    ]
+    assert [e.ref for e in fix.new] == ["visit:B", "visit:D"]
+    ledger = [*stored.values(), *fix.reversals, *fix.new]
+    assert validate(ledger) == []
+    # 12.50 (A) + 4.1666... (B at 20 minutes) + 6.25 (D) + 3.125 (LATE, untouched)
+    assert spent(ledger) == total([a, b20, d, late]).copy_negate()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(entry_values(), max_size=25), st.lists(entry_values(), max_size=25), st.data())
+def test_reconcile_then_the_ledger_holds_what_is_wanted_and_again_appends_nothing(old_values, new_values, data) -> None:
+    # Sources 0..n: some stored, some wanted (values drawn independently), so every case occurs.
+    stored_entries = build(old_values, prefix="S")
+    wanted_entries = build(new_values, prefix="W")
+    keys = list(range(max(len(stored_entries), len(wanted_entries))))
+    stored = {k: e for k, e in zip(keys, stored_entries, strict=False) if data.draw(st.booleans())}
+    wanted = {k: e for k, e in zip(keys, wanted_entries, strict=False) if data.draw(st.booleans())}
+    fix = reconcile(stored, wanted)
+    ledger = [*stored.values(), *fix.reversals, *fix.new]
+    assert validate(ledger) == []  # only appends, every reversal sound
+    # Per source, what stands is exactly the wanted entry; the ledger totals those, on every date.
+    for day in (START, START + timedelta(days=30), START + timedelta(days=61)):
+        assert balance(ledger, day) == balance(wanted.values(), day)
+    assert spent(ledger) == spent(wanted.values())
+    # What now stands for each source, reconciled again: nothing to append.
+    reversed_refs = {e.reverses for e in fix.reversals}
+    standing = {k: e for k, e in stored.items() if e.ref not in reversed_refs}
+    standing.update({k: e for k, e in wanted.items() if e in fix.new})
+    again = reconcile(standing, wanted)
+    assert (again.appended, again.unchanged) == (0, len(wanted))
