@@ -23,8 +23,9 @@ Manual entries (:func:`post_adjustment`) are never touched by the sync.
 from __future__ import annotations
 
 import decimal
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -56,6 +57,7 @@ SYNC_ACTOR = "sync"
 LEDGER_WRITERS = frozenset({"council_admin", "commissioner", "finance"})
 _STORED_PLACES = Decimal(1).scaleb(-RATE_MINUTES["decimal_places"])
 _WIDE = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
+_EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
 
 # -- what the package should hold ----------------------------------------------------------------
@@ -92,14 +94,35 @@ def package_at(person: Person, as_of: date) -> Package:
 
 @dataclass(frozen=True)
 class Wanted:
-    """An entry the package should have: a domain entry and the source it comes from."""
+    """An entry the package should have: its source, its value, and how to make the domain entry.
+
+    The domain entry (which checks itself) is only made for a source that is new or changed,
+    so that a sync with nothing to do compares plain values.
+    """
 
     source_ref: str
-    entry: d.Entry
+    account: str
+    kind: str
+    day: date
+    amount: Decimal
+    rate_minutes: Decimal
+    make: Callable[[], d.Entry]
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.entry.account, self.source_ref)
+        return (self.account, self.source_ref)
+
+    @property
+    def value(self) -> tuple:
+        return (self.kind, self.day, self.amount, self.rate_minutes)
+
+    @property
+    def entry(self) -> d.Entry:
+        return self.make()
+
+    @classmethod
+    def of(cls, entry: d.Entry) -> "Wanted":
+        return cls(entry.ref, entry.account, entry.kind.value, entry.posted_on, entry.amount, entry.rate_minutes, lambda: entry)
 
 
 def _contributions(budget, upto: date) -> tuple[list[Wanted], Decimal]:
@@ -115,7 +138,7 @@ def _contributions(budget, upto: date) -> tuple[list[Wanted], Decimal]:
         total += amount
         if week <= upto:
             source = f"contribution:{week.isoformat()}"
-            wanted.append(Wanted(source, d.Entry(source, week, d.EntryKind.CONTRIBUTION, amount=amount, description=f"Weekly contribution ({days} days)")))
+            wanted.append(Wanted.of(d.Entry(source, week, d.EntryKind.CONTRIBUTION, amount=amount, description=f"Weekly contribution ({days} days)")))
         week += timedelta(days=7)
     return wanted, total
 
@@ -133,6 +156,7 @@ def _visit_entries(package: Package, visits: Iterable[DeliveredVisit], first: da
     ordered = sorted(package.plans, key=lambda pair: pair[0])
     wanted: list[Wanted] = []
     seen: dict[str, int] = {}
+    rates: dict[tuple[date, str], Decimal | None] = {}
     for visit in sorted(visits, key=lambda v: (v.planned_start, v.visit_ref)):
         minutes = payable_minutes(
             planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=package.rules
@@ -142,20 +166,28 @@ def _visit_entries(package: Package, visits: Iterable[DeliveredVisit], first: da
         day = visit.planned_start.astimezone(LONDON).date()
         if not first <= day <= last:
             continue
-        index = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
-        service = next((s for s in ordered[index][1].services if s.ref == visit.service_ref), None)
-        if service is None:
+        key = (day, visit.service_ref)
+        if key not in rates:  # the rate of the version in force that day (a year has a few hundred days)
+            index = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
+            service = next((s for s in ordered[index][1].services if s.ref == visit.service_ref), None)
+            rates[key] = service.rates.rate_for(day) if service is not None else None
+        rate = rates[key]
+        if rate is None:
             continue  # a service the plan does not have: not priced (it shows as unplanned)
         source = f"visit:{visit.visit_ref}"
         seen[source] = seen.get(source, 0) + 1
         if seen[source] > 1:  # the same ref from two providers
             source = f"{source}#{seen[source]}"
-        entry = d.visit_entry(source, day, minutes=minutes, rate=service.rates.rate_for(day))
-        rate_minutes = _stored_rate_minutes(entry.rate_minutes)
-        if rate_minutes != entry.rate_minutes:
-            entry = d.Entry(source, day, d.EntryKind.VISIT, rate_minutes=rate_minutes, description=entry.description)
-        wanted.append(Wanted(source, entry))
+        rate_minutes = _stored_rate_minutes(_EXACT.multiply(minutes, rate).copy_negate())
+        wanted.append(Wanted(source, d.BUDGET_ACCOUNT, "visit", day, Decimal(0), rate_minutes, functools.partial(_visit, source, day, minutes, rate, rate_minutes)))
     return wanted
+
+
+def _visit(source: str, day: date, minutes: Decimal, rate: Decimal, rate_minutes: Decimal) -> d.Entry:
+    entry = d.visit_entry(source, day, minutes=minutes, rate=rate)
+    if entry.rate_minutes != rate_minutes:  # kept to 6 places (see _stored_rate_minutes)
+        entry = d.Entry(source, day, d.EntryKind.VISIT, rate_minutes=rate_minutes, description=entry.description)
+    return entry
 
 
 def _completed_visits(person: Person, first: date, last: date, rules: MonitoringRules) -> list[DeliveredVisit]:
@@ -171,7 +203,7 @@ def _transaction_entries(person: Person, first: date, last: date) -> list[Wanted
     for t in rows:
         source = f"txn:{t.ref}"
         text = "; ".join(part for part in (t.counterparty, t.description) if part)[:300]
-        wanted.append(Wanted(source, d.transaction_entry(ref=source, account=t.account.ref, posted_on=t.date, amount=Decimal(t.amount), description=text)))
+        wanted.append(Wanted.of(d.transaction_entry(ref=source, account=t.account.ref, posted_on=t.date, amount=Decimal(t.amount), description=text)))
     return wanted
 
 
@@ -188,7 +220,7 @@ def wanted_entries(package: Package, as_of: date, visits: Iterable[DeliveredVisi
     text = f"Budget {budget.start_date.isoformat()} to {budget.end_date.isoformat()}" + (f" ({funded})" if funded else "")
     if contributed:
         text += f", less the person's contributions of {contributed}"
-    wanted = [Wanted(source, d.Entry(source, budget.start_date, d.EntryKind.ALLOCATION, amount=max(allocation, Decimal(0)), description=text[:300]))]
+    wanted = [Wanted.of(d.Entry(source, budget.start_date, d.EntryKind.ALLOCATION, amount=max(allocation, Decimal(0)), description=text[:300]))]
     wanted += contributions
     if package.is_direct_payment:
         # A direct payment's spending is the money out of its account (the person's own assistants are paid from it).
@@ -216,18 +248,16 @@ class SyncResult:
         return self.added + self.reversed
 
 
-def _to_domain(row: LedgerEntry) -> d.Entry:
-    return d.Entry(
-        str(row.pk), row.day, d.EntryKind(row.kind), amount=row.amount, rate_minutes=row.rate_minutes,
-        description=row.memo, account=row.account, reverses=str(row.reverses_id) if row.reverses_id else None,
-    )  # fmt: skip
+def _stored_entry(row: tuple) -> d.Entry:
+    """A stored entry (id, account, source_ref, kind, day, amount, rate_minutes, reverses_id) as the domain's."""
+    return d.Entry(str(row[0]), row[4], d.EntryKind(row[3]), amount=row[5], rate_minutes=row[6], account=row[1], reverses=str(row[7]) if row[7] else None)
 
 
-def _row(package: Package, source_ref: str, entry: d.Entry, *, actor: str, now, reverses: LedgerEntry | None = None) -> LedgerEntry:
+def _row(package: Package, source_ref: str, entry: d.Entry, *, actor: str, now, reverses_id: int | None = None) -> LedgerEntry:
     person = package.person
     return LedgerEntry(
         council_id=person.council_id, person=person, budget=package.budget_row, account=entry.account, kind=entry.kind.value,
-        day=entry.posted_on, amount=entry.amount, rate_minutes=entry.rate_minutes, source_ref=source_ref, reverses=reverses,
+        day=entry.posted_on, amount=entry.amount, rate_minutes=entry.rate_minutes, source_ref=source_ref, reverses_id=reverses_id,
         memo=entry.description[:300], posted_at=now, actor=actor,
     )  # fmt: skip
 
@@ -252,17 +282,22 @@ def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
     upto = min(as_of, package.plan.budget.end_date)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()  # one sync of a person at a time
-        stored = list(LedgerEntry.objects.filter(budget=package.budget_row).order_by("day", "id"))
-        reversed_ids = {row.reverses_id for row in stored if row.reverses_id}
-        live_rows = {(row.account, row.source_ref): row for row in stored if row.reverses_id is None and row.pk not in reversed_ids and row.is_derived}
-        by_ref = {str(row.pk): row for row in live_rows.values()}
-        fix = d.reconcile({key: _to_domain(row) for key, row in live_rows.items()}, {item.key: item.entry for item in wanted}, upto=upto)
+        fields = ("id", "account", "source_ref", "kind", "day", "amount", "rate_minutes", "reverses_id")
+        stored = list(LedgerEntry.objects.filter(budget=package.budget_row).values_list(*fields))
+        reversed_ids = {row[7] for row in stored if row[7]}
+        live = {(row[1], row[2]): row for row in stored if row[7] is None and row[0] not in reversed_ids and row[2].startswith(DERIVED_PREFIXES)}
+        by_key = {item.key: item for item in wanted}
+        # Only what differs goes through the domain (most syncs find nothing to do).
+        differ = [key for key, item in by_key.items() if key not in live or live[key][3:7] != item.value]
+        differ += [key for key in live if key not in by_key]
+        fix = d.reconcile(
+            {key: _stored_entry(live[key]) for key in differ if key in live}, {key: by_key[key].entry for key in differ if key in by_key}, upto=upto
+        )
+        by_ref = {str(row[0]): row for row in live.values()}
         now = timezone.now()
-        reversals = [
-            _row(package, by_ref[e.reverses].source_ref, e, actor=SYNC_ACTOR, now=now, reverses=by_ref[e.reverses]) for e in fix.reversals
-        ]
+        reversals = [_row(package, by_ref[e.reverses][2], e, actor=SYNC_ACTOR, now=now, reverses_id=by_ref[e.reverses][0]) for e in fix.reversals]
         new_rows = [_row(package, e.ref, e, actor=SYNC_ACTOR, now=now) for e in fix.new]
-        unchanged = fix.unchanged
+        unchanged = fix.unchanged + len(by_key) - sum(1 for key in differ if key in by_key)
         if reversals:
             LedgerEntry.objects.bulk_create(reversals, batch_size=1000)
         if new_rows:
