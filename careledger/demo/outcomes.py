@@ -155,6 +155,8 @@ def generate_outcomes(seed: int, entry: dict[str, Any], upto: date) -> DemoHisto
     rep = entry.get("representative")
     family = f"their {rep['relationship'].lower()}" if rep else None
     history = DemoHistory(entry["ref"], ", ".join(["the person"] + ([family] if family else []) + [worker]))
+    if start > upto:
+        return history  # the package has not started yet: nothing agreed or reviewed so far
     who = tuple(["the person"] + ([family] if family and rng.random() < 0.7 else []) + [worker])
 
     profile = rng.choices(["good", "mixed", "lapsed"], weights=[76, 16, 8])[0]

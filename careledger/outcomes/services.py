@@ -30,17 +30,17 @@ from django.utils import timezone
 from careledger.audit.context import acting_as
 
 from careledger.domain.money import parse_money
-from careledger.domain.outcomes import Level, change, domain_ratings, next_review_due, parse_domain, parse_level, quality_of_life
+from careledger.domain.outcomes import Level, ReviewCadence, change, domain_ratings, next_review_due, parse_domain, parse_level, quality_of_life
+from careledger.domain.plans import DeliveryMechanism
 from careledger.ingest.models import Visit
 from careledger.records import services as records_services
 from careledger.records.errors import Conflict, InvalidInput, NotFound
-from careledger.records.mapping import version_to_domain
 from careledger.records.models import PlanVersion, Provider, ref_validator
 from careledger.records.scoping import Scope
-from careledger.records.selectors import plan_version_at, today_in_london
+from careledger.records.selectors import today_in_london
 
 from .models import Incident, IncidentVisit, Outcome, Rating, Review
-from .selectors import cadence_for, incident_get, person_outcomes
+from .selectors import incident_get, person_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +161,10 @@ def _parse(parser, value, what: str, problems: list[str]):
         return None
 
 
-def _materialise(scope: Scope, person, as_of: date, only: set[str] | None = None) -> dict[str, Outcome]:
+def _materialise(scope: Scope, person, as_of: date, only: set[str] | None = None, views=None) -> dict[str, Outcome]:
     """The person's outcomes as rows: a plan outcome not yet recorded is recorded now, agreed with its plan version."""
     rows = {o.ref: o for o in Outcome.objects.filter(person=person)}
-    for view in person_outcomes(person=person, as_of=as_of):
+    for view in person_outcomes(person=person, as_of=as_of) if views is None else views:
         if view.record_id is not None or view.ref in rows or (only is not None and view.ref not in only):
             continue
         rows[view.ref] = Outcome.objects.create(
@@ -212,10 +212,14 @@ def review_record(
     people_there = [_text(p, f"participants[{i}]", problems, limit=200) for i, p in enumerate(participants)]
     comments = _text(comments, "comments", problems, required=False)
     decisions = _text(decisions, "decisions", problems, required=False)
-    try:
-        version = plan_version_at(person=person, as_of=held_on)
-    except NotFound:
-        raise InvalidInput(f"held_on: {person.ref} has no care plan in force on {held_on.isoformat()}") from None
+    version = (
+        PlanVersion.objects.filter(plan__person=person, effective_from__lte=held_on)
+        .order_by("-effective_from", "-number")
+        .values("review_every_weeks", "budget__start_date", "budget__delivery_mechanism")
+        .first()
+    )
+    if version is None:
+        raise InvalidInput(f"held_on: {person.ref} has no care plan in force on {held_on.isoformat()}")
     if Review.objects.filter(person=person, held_on=held_on).exists():
         raise Conflict(f"{person.ref} already has a review on {held_on.isoformat()}")
     if Review.objects.filter(person=person, held_on__gt=held_on).exists():
@@ -279,10 +283,10 @@ def review_record(
     levels_by_domain = [(current[ref].domain if ref in current else next(a["domain"] for a in added if a["ref"] == ref), level) for ref, (level, _) in rated.items()]
     by_domain = domain_ratings(explicit, levels_by_domain)
     last = Review.objects.filter(person=person, held_on__lt=held_on).order_by("-held_on").values_list("held_on", flat=True).first()
-    plan_now = version_to_domain(version)
-    due = next_review_due(start=plan_now.budget.start_date, cadence=cadence_for(plan_now), last_review=last)
+    cadence = ReviewCadence(every_weeks=version["review_every_weeks"], direct_payment=version["budget__delivery_mechanism"] == DeliveryMechanism.DIRECT_PAYMENT)
+    due = next_review_due(start=version["budget__start_date"], cadence=cadence, last_review=last)
     with transaction.atomic():
-        rows = _materialise(scope, person, held_on)
+        rows = _materialise(scope, person, held_on, views=current.values())
         for a in added:
             rows[a["ref"]] = Outcome.objects.create(
                 council=scope.council, person=person, ref=a["ref"], text=a["text"], domain=a["domain"].value, agreed_on=held_on,
