@@ -200,10 +200,18 @@ def test_packages_and_metrics_are_the_providers_own(nor):
     assert nor["clients"]["person"].get("/councils/NOR/provider/").status_code == 404
 
 
+def _nonce(client: Client) -> str:
+    page = client.get("/councils/NOR/providers/ACME-CARE/tokens/").content.decode()
+    return page.split('name="nonce" value="')[1].split('"')[0]
+
+
 def test_tokens_made_and_revoked_by_the_council_administrator_only(nor):
     admin = nor["clients"]["council_admin"]
-    made = admin.post("/councils/NOR/providers/ACME-CARE/tokens/", data={"name": "Rostering export", "access": "write"})
+    form = {"name": "Rostering export", "access": "write", "nonce": _nonce(admin)}
+    made = admin.post("/councils/NOR/providers/ACME-CARE/tokens/", data=form)
     assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    again = admin.post("/councils/NOR/providers/ACME-CARE/tokens/", data=form)  # a reload sends the form again
+    assert again.status_code == 400 and b"This form was already sent" in again.content and b"data-secret" not in again.content
     token = ApiToken.objects.get(name="Rostering export")
     assert token.provider.ref == "ACME-CARE" and token.access == "write"
     secret = made.content.decode().split("data-secret>")[1].split("<")[0]
@@ -221,7 +229,7 @@ def test_tokens_made_and_revoked_by_the_council_administrator_only(nor):
         assert nor["clients"][role].get("/councils/NOR/providers/ACME-CARE/tokens/").status_code == 404
     assert not ApiToken.objects.filter(name="mine").exists()
 
-    nameless = admin.post("/councils/NOR/providers/ACME-CARE/tokens/", data={"name": " ", "access": "write"})
+    nameless = admin.post("/councils/NOR/providers/ACME-CARE/tokens/", data={"name": " ", "access": "write", "nonce": _nonce(admin)})
     assert nameless.status_code == 400 and b"Enter a name" in nameless.content
 
     confirm = admin.get(f"/councils/NOR/tokens/{token.pk}/revoke/")

@@ -17,6 +17,7 @@ Everything a page shows is read through the caller's :class:`Scope`, narrowed to
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
@@ -231,6 +232,7 @@ def import_run(request, scope: Scope, run_id: int):
 # -- API tokens ----------------------------------------------------------------------------------
 
 
+FORM_NONCES = "careledger.web.token_form_nonces"
 TOKEN_HEADER = ["Name", "Starts with", "Access", "Signed pushes", "Created", "Last used", "Revoked"]
 
 
@@ -247,11 +249,16 @@ def provider_tokens(request, scope: Scope, provider_ref: str):
         scope.require(scope.can_manage)
         name = request.POST.get("name", "").strip()
         access = request.POST.get("access", "")
-        if not name:
+        sent = request.session.get(FORM_NONCES, [])
+        nonce = request.POST.get("nonce", "")
+        if nonce not in sent:  # sent twice (a reload, a double click): the token was made the first time
+            error = "This form was already sent: its token was made then and its secret shown once. Make another below if you need one"
+        elif not name:
             error = "Enter a name saying which system will use the token"
         elif access not in ApiToken.Access.values:
             error = "Choose read only, or read and write"
         else:
+            request.session[FORM_NONCES] = [n for n in sent if n != nonce]
             try:
                 new = access_services.token_create(scope=scope, name=name, access=access, provider_ref=provider.ref, created_by=request.user,
                                                    require_signature=request.POST.get("require_signature") == "yes")  # fmt: skip
@@ -261,11 +268,15 @@ def provider_tokens(request, scope: Scope, provider_ref: str):
         rows = ([t.name, t.prefix, t.access, "required" if t.require_signature else "optional", t.created_at, t.last_used_at, t.revoked_at]
                 for t in tokens)  # fmt: skip
         return csv_response(scope, f"provider-{provider.ref}-tokens", TOKEN_HEADER, rows)
+    nonce = None
+    if scope.can_manage:  # each form carries a one-time number, so sending it twice makes one token, not two
+        nonce = secrets.token_urlsafe(16)
+        request.session[FORM_NONCES] = [*request.session.get(FORM_NONCES, [])[-4:], nonce]
     response = render(
         request,
         "web/provider/tokens.html",
         {"scope": scope, "provider": provider, "tokens": tokens, "new": new, "error": error, "page_has_errors": bool(error),
-         "may_manage": scope.can_manage, "form": request.POST if error else {}},
+         "may_manage": scope.can_manage, "form": request.POST if error else {}, "nonce": nonce},
     )  # fmt: skip
     if error:
         response.status_code = 400
