@@ -371,3 +371,34 @@ def test_a_councils_spend_policy_decides_what_looks_ineligible(ann_dp, council, 
     refused = run("spend-policy", "--file", str(path))
     assert refused.exit_code == 1 and "keyword '!!' has no letters or digits" in refused.output
     assert run("spend-policy", "--reset").exit_code == 0 and causes() == []
+
+
+def test_stored_settings_are_checked_by_the_domain_with_clear_errors(acme, council):
+    from django.core.exceptions import ValidationError
+
+    from careledger.records.mapping import alert_thresholds_from_json, contract_thresholds, spend_policy_from_json
+
+    contract = acme.contracts.get()
+    assert contract_thresholds(contract).missed_per_week == 2  # no overrides: the defaults
+    contract.alert_thresholds = {"overspend_percent": "2.5", "max_carers_4_weeks": 6}
+    contract.full_clean()
+    tuned = contract_thresholds(contract)
+    assert (tuned.overspend_percent, tuned.max_carers_4_weeks, tuned.late_per_week) == (D("2.5"), 6, 3)
+    for bad, why in [
+        ({"overspend_percent": "lots"}, "overspend_percent: 'lots' is not a number"),
+        ({"overspend_percent": "6", "overspend_high_percent": "5"}, "overspend_high_percent cannot be below overspend_percent"),
+        ({"late_per_week": True}, "late_per_week must be a whole number of at least 1"),
+        ([1, 2], "must be a JSON object"),
+    ]:
+        contract.alert_thresholds = bad
+        with pytest.raises(ValidationError, match=why):
+            contract.full_clean()
+    with pytest.raises(InvalidInput, match="unknown alert threshold"):
+        alert_thresholds_from_json({"missed": 1})
+    council.spend_policy = {"categories": [{"code": "g", "label": "gambling", "keywords": ["bet"], "severity": "urgent"}]}
+    with pytest.raises(ValidationError, match="severity must be one of high, medium, low"):
+        council.full_clean()
+    with pytest.raises(InvalidInput, match="the code 'g' is used twice"):
+        spend_policy_from_json({"categories": [{"code": "g", "label": "a", "keywords": ["a"]}, {"code": "g", "label": "b", "keywords": ["b"]}]})
+    with pytest.raises(InvalidInput, match='a JSON object {"categories"'):
+        spend_policy_from_json({"gambling": ["bet"]})
