@@ -97,6 +97,29 @@ def outcome_add(person_ref: str, ref: str, text: str, domain: str, agreed_on, ag
     click.echo(f"{person_ref}: outcome {outcome.ref} recorded ({outcome.get_domain_display()}), agreed {outcome.agreed_on.isoformat()}")
 
 
+@outcomes_group.command("working")
+@click.argument("person_ref")
+@click.option("--as-of", type=DATE, help="Default today.")
+@COUNCIL
+@AS_JSON
+def working(person_ref: str, as_of, council_code: str | None, as_json: bool) -> None:
+    """Is PERSON_REF's package working? Outcomes improving, same or worse, reviews, incidents, and why."""
+    scope = _scope(council_code)
+    from careledger.monitoring.services import package_view
+
+    day = _day(as_of) or _today()
+    w = package_view(scope=scope, person_ref=person_ref, as_of=day).status["working"]
+    if as_json:
+        click.echo(json.dumps(w))
+        return
+    click.echo(f"{person_ref} as at {day.isoformat()}: working? {w['rag'].upper()}")
+    click.echo(f"  {w['outcomes']} outcomes: {w['improving']} improving, {w['same']} same, {w['worse']} worse")
+    click.echo(f"  last review {w['last_review'] or 'none yet'}; next due {w['next_review_due']}{' (OVERDUE)' if w['review_overdue'] else ''}; "
+               f"{w['open_incidents']} open incidents")  # fmt: skip
+    for reason in w["reasons"]:
+        click.echo(f"  - {reason}")
+
+
 # -- reviews --------------------------------------------------------------------------------------
 
 

@@ -349,9 +349,8 @@ def value_for_money(*, scope: Scope, spend: Mapping[int, PackageSpend], as_of: d
             OutcomeView(o.ref, o.text, AscotDomain(o.domain), o.agreed_on, o.agreed_by, o.status, o.source,
                         Level(o.baseline) if o.baseline else None, o.pk, tuple(ratings.get(o.pk, ())))  # fmt: skip
         )
-    plan_counts = dict(
-        PlanOutcome.objects.filter(version__plan__person_id__in=ids).values("version__plan__person_id").annotate(n=Max("version__number")).values_list("version__plan__person_id", "n")
-    )  # people with plan outcomes at all; the unrecorded ones count as outcomes not yet rated
+    # People whose plans have outcomes: those not recorded yet count as outcomes not yet rated.
+    with_plan_outcomes = set(PlanOutcome.objects.filter(version__plan__person_id__in=ids).values_list("version__plan__person_id", flat=True))
     scores: dict[int, list[int]] = defaultdict(list)
     for person_id, score in Review.objects.filter(person_id__in=ids, held_on__lte=as_of, quality_of_life__isnull=False).order_by("held_on").values_list("person_id", "quality_of_life"):
         scores[person_id].append(score)
@@ -359,7 +358,7 @@ def value_for_money(*, scope: Scope, spend: Mapping[int, PackageSpend], as_of: d
     packages, by_provider, total = [], defaultdict(_Tally), _Tally()
     for person in people:
         views = outcomes_by_person.get(person.id, [])
-        if not views and person.id in plan_counts:
+        if not views and person.id in with_plan_outcomes:
             views = person_outcomes(person=person, as_of=as_of)
         changes = [v.change_overall for v in views]
         counts = {"improving": 0, "same": 0, "worse": 0}

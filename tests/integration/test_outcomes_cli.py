@@ -47,5 +47,8 @@ def test_an_operator_records_outcomes_a_review_and_settles_a_dispute(run):  # no
     status = json.loads(run("status", "MARY-86", "--as-of", "2026-05-20", "--json").stdout)["working"]
     assert (status["outcomes"], status["improving"], status["last_review"], status["next_review_due"], status["open_incidents"], status["rag"]) == (
         2, 1, "2026-05-18", "2026-06-29", 0, "green")  # fmt: skip
+    out = run("outcomes", "working", "MARY-86", "--as-of", "2026-07-01").stdout
+    assert "MARY-86 as at 2026-07-01: working? AMBER" in out
+    assert "  - The review due on 29 June 2026 is 2 days overdue." in out
     vfm = run("outcomes", "value-for-money").stdout
     assert "Value for money as at" in vfm and "council" in vfm
