@@ -155,9 +155,14 @@ def cadence_for(plan: Plan) -> ReviewCadence:
 
 
 def _open_incidents(person: Person, as_of: date) -> int:
-    """Incidents that had happened by ``as_of`` and were not settled or closed by then."""
+    """Incidents that had happened by ``as_of`` and were not settled or closed by then.
+
+    Safeguarding flags are left out: the status is shown to the person, their family and the
+    provider, and a count would tell them a concern exists (the council sees the flags in its list).
+    """
     return (
         Incident.objects.filter(person=person, happened_on__lte=as_of)
+        .exclude(kind=Incident.Kind.SAFEGUARDING)
         .filter(Q(status__in=Incident.OPEN_STATUSES) | Q(settled_on__gt=as_of))
         .count()
     )

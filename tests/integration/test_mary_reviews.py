@@ -202,6 +202,7 @@ def test_who_may_record_and_raise(mary_agreed, council):
     assert list(selectors.incident_list(scope=provider)) == []
     assert [i.pk for i in selectors.incident_list(scope=person)] == [raised.pk]
     assert [i.pk for i in selectors.incident_list(scope=finance)] == [raised.pk]
+    assert package_view(scope=mary_agreed, person_ref="MARY-86", as_of=date(2026, 4, 20)).status["working"]["open_incidents"] == 0  # not counted
     with pytest.raises(InvalidInput, match="safeguarding_link"):
         services.incident_raise(scope=person, person_ref="MARY-86", kind="safeguarding", summary="x", happened_on=AGREED)
     with pytest.raises(InvalidInput, match="no visit NOPE"):
