@@ -143,7 +143,7 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
 # the general closest-first search.
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=512)  # a year of one pattern is up to ~400 slots: at most ~40 MB
 def _occurrences(pattern, anchor: date, first: date, last: date, service_ref: str, index: int) -> tuple[ScheduledVisit, ...]:
     return tuple(pattern.occurrences(anchor, first, last, service_ref=service_ref, pattern_index=index))
 
@@ -167,7 +167,7 @@ def _slots(plans: list[tuple[date, Plan]], first: date, last: date) -> list[Sche
     return [slot for _, span in _spans(plans, first, last) for slot in _occurrences(*span)]
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=8192)  # one Decimal each
 def _rate_minutes(span: tuple, rates) -> Decimal:
     by_day: dict[date, int] = {}
     for slot in _occurrences(*span):
