@@ -19,6 +19,7 @@ from django.test import Client
 
 from careledger.access.models import Membership, Role
 from careledger.audit.models import AuditEntry
+from careledger.domain.money import round_money
 from careledger.ingest.services import import_file
 from careledger.ledger import selectors as ledger
 from careledger.ledger.services import assert_balance
@@ -117,6 +118,11 @@ def test_a_budgets_ledger_has_a_running_balance_a_balance_at_a_date_and_its_stat
 
     at_first = client.get("/councils/NOR/finance/people/MARY-86/?at=2026-04-07")
     assert "data-balance-at>£4,375.00<" in at_first.content.decode()  # after the first visit only
+    for day in ("2026-04-05", "2026-04-06", "2026-04-12", "2026-04-13", "2026-05-17", "2027-06-01"):  # read off the statement or not
+        for query in ("", "&from=2026-04-10", "&to=2026-04-10"):
+            shown = client.get(f"/councils/NOR/finance/people/MARY-86/?at={day}{query}").content.decode()
+            exact = ledger.balance(mary, "budget", date.fromisoformat(day))
+            assert f"data-balance-at>£{round_money(exact):,}<" in shown, (day, query)
     narrowed = _csv(client.get("/councils/NOR/finance/people/MARY-86/?format=csv&from=2026-04-10&to=2026-04-30"))
     assert [r[2] for r in narrowed[1:]] == ["visit"] and narrowed[1][6] == "4362.50"
 

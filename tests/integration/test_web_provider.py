@@ -13,6 +13,7 @@ import json
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -41,6 +42,7 @@ VISITS = (
 
 @pytest.fixture
 def nor(db, django_user_model):
+    cache.clear()  # the provider pages keep their delivery figures in the cache
     nor = services.council_create(code="NOR", name="Northshire")
     sou = services.council_create(code="SOU", name="Southshire")
     system = Scope.system(nor)
@@ -198,6 +200,26 @@ def test_packages_and_metrics_are_the_providers_own(nor):
     rows = list(csv.reader(io.StringIO(metrics.content.decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["ACME-CARE", "BETA-CARE"]
     assert nor["clients"]["person"].get("/councils/NOR/provider/").status_code == 404
+
+
+def test_cached_delivery_figures_follow_new_visits(nor):
+    from careledger.monitoring.selectors import provider_metrics
+    from careledger.records.selectors import today_in_london
+
+    today = today_in_london()
+    mary_plan = nor["council"].people.get(ref="MARY-86").care_plan.versions.get().budget
+    assert mary_plan.start_date <= today <= mary_plan.end_date or pytest.skip("Mary's budget is not running today")
+    staff = nor["clients"]["commissioner"]
+
+    def missed() -> str:
+        rows = list(csv.reader(io.StringIO(staff.get("/councils/NOR/provider/?format=csv").content.decode("utf-8-sig"))))
+        return {r[0]: r[8] for r in rows[1:]}["ACME-CARE"]
+
+    assert missed() == "0"
+    day = today.isoformat()
+    _upload(nor["clients"]["provider"], HEADER + f"M1,MARY-86,ACME-CARE,homecare,C1,{day} 00:30,60,,,missed\n", name="today.csv")
+    expected = provider_metrics(scope=Scope.system(nor["council"]), as_of=today, provider_ref="ACME-CARE")[0].missed
+    assert expected == 1 and missed() == "1"  # not the figures cached before the upload
 
 
 def _nonce(client: Client) -> str:

@@ -26,6 +26,7 @@ from careledger.ledger import selectors as ledger
 from careledger.ledger.models import BalanceAssertion
 from careledger.monitoring.models import PackageStatus
 from careledger.records.errors import InvalidInput
+from careledger.records.models import Budget
 from careledger.records.scoping import Scope
 from careledger.records.selectors import today_in_london
 
@@ -96,6 +97,30 @@ def finance_home(request, scope: Scope):
     )
 
 
+def _budget_in_force(person, day: date) -> Budget | None:
+    """As ``ledger.selectors`` chooses the budget account's budget: in force on ``day``, else the latest started by then."""
+    started = Budget.objects.filter(person=person, start_date__lte=day).order_by("-start_date")
+    return started.filter(end_date__gte=day).first() or started.first()
+
+
+def _balance_at(statement: ledger.Statement, person, account: str, at: date):
+    """The balance at the end of ``at``: read off the statement's running balance when it covers that day
+    (the same exact sums, without reading the entries twice), else from the ledger."""
+    lines = statement.lines
+    covered = lines and (statement.start is None or at >= statement.start) and (statement.end is None or at <= statement.end)
+    if covered and account == "budget":
+        budget = _budget_in_force(person, at)
+        covered = budget is not None and all(line.entry.budget_id == budget.pk for line in (lines[0], lines[-1]))
+    if not covered:
+        return ledger.balance(person, account, at)
+    found = statement.opening
+    for line in lines:
+        if line.entry.day > at:
+            break
+        found = line.balance
+    return found
+
+
 LINE_HEADER = ["Date", "Account", "Kind", "Source", "Memo", "Amount", "Balance", "Reverses entry", "Entry", "Posted at", "Posted by"]
 
 
@@ -133,7 +158,7 @@ def ledger_page(request, scope: Scope, person_ref: str):
             "start": start,
             "end": end,
             "at": at,
-            "balance_at": ledger.balance(person, account, at),
+            "balance_at": _balance_at(statement, person, account, at),
             "statement": statement,
             "lines": lines,
             "assertions": assertions,

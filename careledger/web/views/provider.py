@@ -17,11 +17,14 @@ Everything a page shows is read through the caller's :class:`Scope`, narrowed to
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -31,10 +34,11 @@ from careledger.access import services as access_services
 from careledger.access.models import ApiToken
 from careledger.ingest import selectors as ingest_selectors
 from careledger.ingest import services as ingest_services
-from careledger.monitoring.models import PackageStatus
+from careledger.ingest.models import ImportRun
+from careledger.monitoring.models import Alert, PackageStatus
 from careledger.monitoring.selectors import provider_metrics
 from careledger.records.errors import InvalidInput
-from careledger.records.models import Provider
+from careledger.records.models import PlanVersion, Provider
 from careledger.records.scoping import Scope
 from careledger.records.selectors import today_in_london
 
@@ -47,6 +51,7 @@ TOKEN_READERS = frozenset({"council_admin", "provider"})
 REJECTIONS_PER_PAGE = 100
 RUNS_PER_PAGE = 50
 PACKAGES_PER_PAGE = 50
+METRICS_CACHE_SECONDS = 600
 KIND_LABELS = {"visits": "Visits", "carers": "Carers", "transactions": "Account transactions"}
 
 
@@ -73,6 +78,31 @@ def _paginate(request, rows, per_page: int):
 
 def _percent(rate) -> str:
     return "" if rate is None else f"{(rate * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
+def _data_stamp(scope: Scope) -> tuple:
+    """What the delivery figures are made from, as a few cheap numbers: any new import or push, plan
+    version or alert, or an alert resolved, changes it (and so the cached figures)."""
+    runs = ImportRun.objects.filter(council=scope.council).aggregate(last=Max("id"), finished=Max("finished_at"), n=Count("id"))
+    alerts = Alert.objects.filter(council=scope.council).aggregate(last=Max("id"), resolved=Count("id", filter=Q(status=Alert.Status.RESOLVED)))
+    plans = PlanVersion.objects.filter(plan__council=scope.council).aggregate(last=Max("id"))
+    return (runs["last"], runs["finished"], runs["n"], alerts["last"], alerts["resolved"], plans["last"])
+
+
+def _metrics(scope: Scope, provider_ref: str | None = None) -> list:
+    """``monitoring.selectors.provider_metrics`` as at today, kept for a few minutes while nothing it reads has changed.
+
+    Reading four weeks of every provider's visits takes longer than a page should; the figures
+    only change when data arrives, so the last ones stand until then (or for METRICS_CACHE_SECONDS).
+    """
+    as_of = today_in_london()
+    reach = (scope.council.pk, scope.council.created_at, scope.whole_council, tuple(sorted(scope.provider_ids)), tuple(sorted(scope.person_ids)), as_of, provider_ref)
+    key = "careledger.web.provider_metrics:" + hashlib.sha256(repr((reach, _data_stamp(scope))).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = provider_metrics(scope=scope, as_of=as_of, provider_ref=provider_ref)
+        cache.set(key, found, METRICS_CACHE_SECONDS)
+    return found
 
 
 def _metrics_rows(found) -> list[dict]:
@@ -108,7 +138,7 @@ def provider_home(request, scope: Scope):
         if len(providers) == 1:
             return _provider_page(request, scope, providers[0])
         return render(request, "web/provider/choose.html", {"scope": scope, "providers": providers})
-    found = _metrics_rows(provider_metrics(scope=scope, as_of=today_in_london()))
+    found = _metrics_rows(_metrics(scope))
     if wants_csv(request):
         return csv_response(scope, "provider-metrics", METRIC_HEADER, (_metric_cells(r) for r in found))
     return render(request, "web/provider/list.html", {"scope": scope, "rows": found, "as_of": today_in_london()})
@@ -132,13 +162,13 @@ def _provider_page(request, scope: Scope, provider: Provider):
     )
     table = request.GET.get("table")
     if wants_csv(request) and table == "metrics":
-        found = _metrics_rows(provider_metrics(scope=narrowed, as_of=today_in_london(), provider_ref=provider.ref))
+        found = _metrics_rows(_metrics(narrowed, provider.ref))
         return csv_response(scope, f"provider-{provider.ref}-metrics", METRIC_HEADER, (_metric_cells(r) for r in found))
     if wants_csv(request):
         rows = ([p.person.ref, p.mechanism, p.provider_ref, p.followed, p.affordable, p.working, p.budget, p.spent, p.forecast_variance,
                  p.open_alerts, p.as_of] for p in packages.iterator())  # fmt: skip
         return csv_response(scope, f"provider-{provider.ref}-packages", PACKAGE_HEADER, rows)
-    metrics = _metrics_rows(provider_metrics(scope=narrowed, as_of=today_in_london(), provider_ref=provider.ref))
+    metrics = _metrics_rows(_metrics(narrowed, provider.ref))
     runs = ingest_selectors.import_runs(scope=narrowed).filter(provider=provider)[:5]
     return render(
         request,
