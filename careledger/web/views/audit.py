@@ -36,7 +36,7 @@ ENTRIES_PER_PAGE = 50
 VERIFY_FRESH_SECONDS = 300
 VERIFY_CACHE_KEY = "careledger.web.audit.verify"
 ACTIONS = tuple(AuditEntry.Action.values) + ("import",)
-SNAPSHOT_CHARS = 4000
+SNAPSHOT_CHARS = 2000
 
 
 def _day(request, name: str, label: str) -> date | None:
