@@ -33,8 +33,9 @@ from careledger.domain.status import ReviewState, carers_seen, end_of_day, next_
 from careledger.domain.schedules import ScheduledVisit
 from careledger.ingest.merge import sql_datetime
 from careledger.ingest.models import Carer, Transaction, Visit
+from careledger.ledger.services import ledger_sync
 from careledger.records.errors import InvalidInput, NotFound
-from careledger.records.mapping import contract_rules, version_to_domain
+from careledger.records.mapping import contract_rules, contract_thresholds, council_spend_policy, version_contract, version_to_domain
 from careledger.records.models import Person, PlanVersion
 from careledger.records.scoping import Scope
 from careledger.records.selectors import _in_force, plan_versions
@@ -68,10 +69,13 @@ def _versions(person: Person, as_of: date) -> tuple[list[PlanVersion], PlanVersi
 
 
 def _rules(version: PlanVersion) -> MonitoringRules:
-    for service in version.services.all():
-        if service.contract_id:
-            return contract_rules(service.contract)
-    return DEFAULT_RULES
+    contract = version_contract(version)
+    return contract_rules(contract) if contract is not None else DEFAULT_RULES
+
+
+def _thresholds(version: PlanVersion):
+    """The contract's alert thresholds (``Contract.alert_thresholds`` over the domain's defaults)."""
+    return contract_thresholds(version_contract(version))
 
 
 def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
@@ -130,6 +134,8 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         next_review_due=due,
         preferred_gender=preferred,
         recent_carers=carers_seen(visits, now),
+        thresholds=_thresholds(version),
+        spend_policy=council_spend_policy(scope.council),
     )
     return PackageView(person, as_of, plan, status, reconciliation, aff, tuple(evaluate(snapshot)), ledger)
 
@@ -397,6 +403,7 @@ def alert_resolve(*, scope: Scope, alert_id: int, note: str = "") -> Alert:
 def status_refresh(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     """Compute a package's status, raise its new alerts and store it for the portfolio."""
     view = package_view(scope=scope, person_ref=person_ref, as_of=as_of)
+    ledger_sync(view, as_of)  # the stored ledger in step with the figures (careledger.ledger)
     alerts_raise(view)
     _store(view)
     return view

@@ -80,6 +80,10 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/councils/{code}/alerts/{alert_id}/resolve": R(ALERT_HANDLERS, target="alert", body="note"),
     # -- ledger and monitoring (#5)
     "GET /api/v1/councils/{code}/providers/metrics": R(EVERYONE, target="council"),  # a provider sees itself, a person none
+    "GET /api/v1/councils/{code}/people/{person_ref}/ledger": R(EVERYONE, target="person"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/ledger/balance": R(EVERYONE, target="person"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/ledger/assertions": R(EVERYONE, target="person"),
+    "POST /api/v1/councils/{code}/people/{person_ref}/ledger/adjustments": R(ALERT_HANDLERS, target="person", ok=(200, 201), body="adjustment"),
     # -- outcomes, reviews, incidents (#7)
     # -- web pages (#6): a page answers 302 (to the sign-in page) to anyone not signed in
     "GET /councils/{code}/portfolio/": R(STAFF, target="council"),
@@ -238,6 +242,9 @@ def _call(client: Client, method: str, path: str, rule: Rule, world, *, out: dic
         kwargs = {"data": json.dumps({"name": "new", "access": "read"}), "content_type": "application/json"}
     elif rule.body == "note":
         kwargs = {"data": json.dumps({"note": "seen"}), "content_type": "application/json"}
+    elif rule.body == "adjustment":
+        body = {"day": "2026-04-22", "amount": "12.50", "kind": "refund", "memo": "agreed credit", "source_ref": "dispute:matrix"}
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
     elif rule.body in BODIES:
         kwargs = {"data": json.dumps(BODIES[rule.body]), "content_type": "application/json"}
     elif rule.body == "upload":
