@@ -29,7 +29,7 @@ from careledger.domain.localtime import LONDON
 from careledger.domain.money import rate_minutes_to_money
 from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules, payable_minutes
-from careledger.domain.status import ReviewState, carers_seen, end_of_day, next_review_due, package_status
+from careledger.domain.status import carers_seen, end_of_day, package_status
 from careledger.domain.schedules import ScheduledVisit
 from careledger.ingest.merge import sql_datetime
 from careledger.ingest.models import Carer, Transaction, Visit
@@ -38,6 +38,7 @@ from careledger.records.errors import InvalidInput, NotFound
 from careledger.records.mapping import contract_rules, contract_thresholds, council_spend_policy, version_contract, version_to_domain
 from careledger.records.models import Person, PlanVersion
 from careledger.records.scoping import Scope
+from careledger.outcomes import selectors as outcome_selectors
 from careledger.records.selectors import _in_force, plan_versions
 
 from .models import Alert, PackageStatus
@@ -121,8 +122,8 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         dp_balance=_dp_balance(transactions) if is_dp and transactions else None,
         dp_surplus_weeks=rules.dp_surplus_weeks,
     )
-    due = next_review_due(start=budget.start_date, review_every_weeks=plan.review_every_weeks)
-    review = ReviewState(outcomes=len(plan.outcomes), same=len(plan.outcomes), next_review_due=due)
+    review = outcome_selectors.review_state(person=person, plan=plan, as_of=as_of)
+    due = review.next_review_due
     status = package_status(person_ref=person.ref, as_of=as_of, reconciliation=reconciliation, affordability=aff, review=review)
     snapshot = PackageSnapshot(
         person_ref=person.ref,
