@@ -61,16 +61,37 @@ def _at(days: list[date], totals: list[Decimal], day: date) -> Decimal:
     return totals[index - 1] if index else Decimal(0)
 
 
-def spending(*, plans: list[tuple[date, Plan]], start: date, end: date, budget: Decimal, entries: list[d.Entry], as_of: date) -> Spending:
+SPEND_KINDS = tuple(k.value for k in d.EntryKind if k.is_spend)
+
+
+def ledger_spend_rows(person, first: date, last: date) -> list[tuple[date, str, Decimal, Decimal]]:
+    """The person's spend entries (every account) from ``first`` to ``last`` as (day, kind, amount, rate_minutes).
+
+    Read as plain values: a year of a large package is thousands of entries, and building a model
+    object and a domain entry for each took most of the page's time.
+    """
+    from careledger.ledger.models import LedgerEntry
+
+    return list(
+        LedgerEntry.objects.filter(person=person, day__gte=first, day__lte=last, kind__in=SPEND_KINDS)
+        .values_list("day", "kind", "amount", "rate_minutes")
+    )
+
+
+def rows_of(entries: list[d.Entry]) -> list[tuple[date, str, Decimal, Decimal]]:
+    return [(e.posted_on, e.kind.value, e.amount, e.rate_minutes) for e in entries if e.kind.is_spend]
+
+
+def spending(*, plans: list[tuple[date, Plan]], start: date, end: date, budget: Decimal, rows: list[tuple[date, str, Decimal, Decimal]], as_of: date) -> Spending:
     upto = min(max(as_of, start - timedelta(days=1)), end)
     planned_by_day: dict[date, Decimal] = {}
     for priced in versioned_priced_visits(plans, start, end):
         day = priced.visit.local_date
         planned_by_day[day] = planned_by_day.get(day, Decimal(0)) + priced.rate * priced.visit.minutes
-    spent_by_day: dict[date, Decimal] = {}
-    for entry in entries:
-        if entry.kind.is_spend and start <= entry.posted_on <= upto:
-            spent_by_day[entry.posted_on] = spent_by_day.get(entry.posted_on, Decimal(0)) - entry.sixtieths
+    spent_by_day: dict[date, Decimal] = {}  # in sixtieths of a pound, as domain.ledger.Entry.sixtieths: amount x 60 + rate_minutes
+    for day, kind, amount, rate_minutes in rows:
+        if kind in SPEND_KINDS and start <= day <= upto:
+            spent_by_day[day] = spent_by_day.get(day, Decimal(0)) - (amount * 60 + rate_minutes)
     p_days, p_totals = _cumulative(planned_by_day)
     s_days, s_totals = _cumulative(spent_by_day)
 

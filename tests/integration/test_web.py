@@ -219,3 +219,20 @@ def test_the_home_page_links_each_role_to_its_pages(world):
     html = world["clients"]["person"].get("/").content.decode()
     assert 'href="/councils/NOR/people/MARY-86/budget/"' in html and "portfolio" not in html
     assert "Sign in" in Client().get("/").content.decode()
+
+
+def test_the_pages_spending_is_the_ledgers_to_the_penny(world):
+    from careledger.ledger import selectors as ledger_selectors
+    from careledger.web.spending import ledger_spend_rows, rows_of
+
+    mary = world["nor"].people.get(ref="MARY-86")
+    budget = mary.budgets.get()
+    as_of = max(today_in_london() - timedelta(days=1), budget.start_date)
+    rows = ledger_spend_rows(mary, budget.start_date, as_of)
+    assert rows, "the status refresh keeps the ledger in step"
+    exact = ledger_selectors.spent(mary, budget.start_date, as_of)
+    entries = [e for account in ledger_selectors.accounts_of(mary) for e in ledger_selectors.domain_entries(mary, account, as_of)]
+    assert sorted(rows_of(entries)) == sorted(rows)
+    from careledger.domain.money import rate_minutes_to_money
+
+    assert -rate_minutes_to_money(sum((r[2] * 60 + r[3] for r in rows), 0)) == exact

@@ -14,7 +14,6 @@ from django.shortcuts import render
 
 from careledger.domain.costing import versioned_priced_visits
 from careledger.domain.localtime import LONDON
-from careledger.ledger import selectors as ledger_selectors
 from careledger.monitoring.selectors import alert_list
 from careledger.monitoring.services import package_view
 from careledger.outcomes import selectors as outcome_selectors
@@ -24,7 +23,7 @@ from careledger.records.selectors import _in_force, plan_versions, today_in_lond
 
 from ..charts import spending_chart
 from ..pages import ALERT_HANDLERS, PROVIDER, STAFF, has_role, page
-from ..spending import spending
+from ..spending import ledger_spend_rows, spending
 
 TIMELINE_DAYS = 14
 NEXT_DAYS = 7
@@ -110,11 +109,9 @@ def package_context(scope, person_ref: str, *, as_of: date, problems_only: bool 
     plans = [(v.effective_from, version_to_domain(v)) for v in versions if v.budget_id == current.budget_id]
     providers = dict(Provider.objects.filter(council=scope.council, ref__in={s.provider_ref for _, p in plans for s in p.services}).values_list("ref", "name"))
 
-    entries = []
-    for account in ledger_selectors.accounts_of(person):
-        entries += ledger_selectors.domain_entries(person, account, as_of)
     upto = min(as_of, budget.end_date)
-    money = spending(plans=plans, start=budget.start_date, end=budget.end_date, budget=budget.annual_amount, entries=entries, as_of=upto)
+    rows = ledger_spend_rows(person, budget.start_date, upto)
+    money = spending(plans=plans, start=budget.start_date, end=budget.end_date, budget=budget.annual_amount, rows=rows, as_of=upto)
     chart = spending_chart(start=budget.start_date, end=budget.end_date, as_of=upto, budget=budget.annual_amount,
                            planned=money.planned, actual=money.actual, forecast=money.forecast)  # fmt: skip
     first = upto - timedelta(days=TIMELINE_DAYS - 1)

@@ -14,16 +14,15 @@ from decimal import Decimal
 from django.shortcuts import render
 
 from careledger.domain import ledger as d
-from careledger.domain.money import divide
+from careledger.domain.money import divide, rate_minutes_to_money
 from careledger.domain.plans import DeliveryMechanism
-from careledger.ledger import selectors as ledger_selectors
 from careledger.outcomes import selectors as outcome_selectors
 from careledger.records.mapping import version_to_domain
 from careledger.records.models import Provider
 from careledger.records.selectors import _in_force, plan_versions, today_in_london
 
 from ..pages import EVERYONE, PEOPLE, has_role, page
-from ..spending import spending
+from ..spending import ledger_spend_rows, spending
 from .package import _next_visits
 
 HOW_PAID = {
@@ -65,18 +64,17 @@ def person(request, scope, person_ref: str):
     provider_names = dict(Provider.objects.filter(council=scope.council, ref__in=plan.provider_refs).values_list("ref", "name"))
     providers = _and([provider_names.get(ref, ref) for ref in plan.provider_refs])
 
-    entries: list[d.Entry] = []
-    for account in ledger_selectors.accounts_of(person):
-        entries += ledger_selectors.domain_entries(person, account, yesterday)
+    rows = ledger_spend_rows(person, budget.start_date, yesterday)
     month_first = today.replace(day=1)
     month_last = (month_first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     month_budget = _month_share(budget.annual_amount, budget.start_date, budget.end_date, month_first, month_last)
-    month_entries = [e for e in entries if month_first <= e.posted_on <= yesterday]
-    used = d.spent(month_entries)
-    visits = [e for e in month_entries if e.kind is d.EntryKind.VISIT]
-    visits_net = len([e for e in visits if not e.reverses]) - len([e for e in visits if e.reverses])
-    payments = d.spent([e for e in month_entries if e.kind is not d.EntryKind.VISIT])
-    year = spending(plans=plans, start=budget.start_date, end=budget.end_date, budget=budget.annual_amount, entries=entries, as_of=yesterday)
+    month_rows = [r for r in rows if month_first <= r[0] <= yesterday]
+    # Spent, as domain.ledger.spent: minus the entries' sum, in sixtieths of a pound, divided by 60 once.
+    used = -rate_minutes_to_money(sum((r[2] * 60 + r[3] for r in month_rows), Decimal(0)))
+    visits = [r for r in month_rows if r[1] == d.EntryKind.VISIT.value]
+    visits_net = sum(1 if r[3] < 0 else -1 if r[3] > 0 else 0 for r in visits)  # a reversal takes a visit back
+    payments = -rate_minutes_to_money(sum((r[2] * 60 + r[3] for r in month_rows if r[1] != d.EntryKind.VISIT.value), Decimal(0)))
+    year = spending(plans=plans, start=budget.start_date, end=budget.end_date, budget=budget.annual_amount, rows=rows, as_of=yesterday)
     year_used = year.actual[-1].amount if year.actual else Decimal(0)
     outcomes = outcome_selectors.person_outcomes(person=person, as_of=today)
     percent_used = int(min(Decimal(100), divide(used * 100, month_budget)) if month_budget else 0)
