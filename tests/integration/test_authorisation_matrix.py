@@ -10,8 +10,10 @@ page), and the response carries none of the other record's data.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 
 import pytest
@@ -35,6 +37,8 @@ PLAN_WRITERS = {"council_admin", "commissioner", "council_token_write"}
 DELIVERY_WRITERS = {"council_admin", "commissioner", "provider", "council_token_write", "provider_token"}
 ALERT_HANDLERS = {"council_admin", "commissioner", "finance"}
 RUN_READERS = STAFF | {"provider", "council_token_read", "council_token_write", "provider_token"}
+REVIEWERS = {"council_admin", "commissioner"}  # outcomes and reviews (#7)
+INCIDENT_RAISERS = {"council_admin", "commissioner", "finance", "provider", "person", "representative"}
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,35 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/councils/{code}/people/{person_ref}/ledger/assertions": R(EVERYONE, target="person"),
     "POST /api/v1/councils/{code}/people/{person_ref}/ledger/adjustments": R(ALERT_HANDLERS, target="person", ok=(200, 201), body="adjustment"),
     # -- outcomes, reviews, incidents (#7)
+    "GET /api/v1/councils/{code}/people/{person_ref}/outcomes": R(EVERYONE, target="person"),
+    "POST /api/v1/councils/{code}/people/{person_ref}/outcomes": R(REVIEWERS, target="person", ok=(201,), body="outcome"),
+    "POST /api/v1/councils/{code}/people/{person_ref}/outcomes/{outcome_ref}/status": R(REVIEWERS, target="person", body="outcome_status"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/reviews": R(EVERYONE, target="person"),
+    "POST /api/v1/councils/{code}/people/{person_ref}/reviews": R(REVIEWERS, target="person", ok=(201,), body="review"),
+    "GET /api/v1/councils/{code}/reviews/due": R(EVERYONE, target="council"),
+    "GET /api/v1/councils/{code}/incidents": R(EVERYONE, target="council"),
+    "POST /api/v1/councils/{code}/incidents": R(INCIDENT_RAISERS, target="council", ok=(201,), body="incident"),
+    "GET /api/v1/councils/{code}/incidents/{incident_id}": R(EVERYONE, target="incident"),
+    "POST /api/v1/councils/{code}/incidents/{incident_id}/update": R(ALERT_HANDLERS, target="incident", body="incident_update"),
+    "POST /api/v1/councils/{code}/incidents/{incident_id}/settle": R(ALERT_HANDLERS, target="incident", body="incident_settle"),
+    "GET /api/v1/councils/{code}/value-for-money": R(EVERYONE, target="council"),
+    "GET /api/v1/councils/{code}/people/{person_ref}/value-for-money": R(EVERYONE, target="person"),
     # -- web pages (#6): a page answers 302 (to the sign-in page) to anyone not signed in
     "GET /councils/{code}/portfolio/": R(STAFF, target="council"),
     "GET /councils/{code}/alerts/{alert_id}/": R(STAFF, target="alert"),
     "GET /councils/{code}/people/{person_ref}/": R(STAFF | {"provider"}, target="person"),
     "GET /councils/{code}/people/{person_ref}/budget/": R(SESSION_ROLES, target="person"),
+    # web pages (#6): the provider view, imports and tokens ({provider_ref} is ACME-CARE, Mary's provider)
+    "GET /councils/{code}/provider/": R(STAFF | {"provider"}, target="council"),
+    "GET /councils/{code}/providers/{provider_ref}/": R(STAFF | {"provider"}, target="council"),
+    "GET /councils/{code}/providers/{provider_ref}/upload/": R({"council_admin", "commissioner", "provider"}, target="council"),
+    "GET /councils/{code}/providers/{provider_ref}/tokens/": R({"council_admin", "provider"}, target="council"),
+    "GET /councils/{code}/tokens/{token_id}/revoke/": R({"council_admin"}, target="token"),
+    "GET /councils/{code}/imports/": R(STAFF | {"provider"}, target="council"),
+    "GET /councils/{code}/imports/{run_id}/": R(STAFF | {"provider"}, target="run"),
+    "GET /councils/{code}/finance/": R(STAFF, target="council"),
+    "GET /councils/{code}/finance/people/{person_ref}/": R(STAFF, target="person"),
+    "GET /councils/{code}/audit/": R({"council_admin", "auditor"}, target="council"),
     "GET /api/v1/openapi.json": R(EVERYONE, public=True),
     "GET /api/v1/docs": R(EVERYONE, public=True),
     "GET /api/v1/": R(EVERYONE, public=True),
@@ -216,6 +244,33 @@ BODIES = {
 }
 
 
+_SEQ = itertools.count(1)
+OUTCOME_BODIES = {  # (#7) each call gets its own number: outcome refs and review days are unique per person
+    "outcome": lambda n: {"ref": f"walk-{n}", "text": "Walk to the shop", "domain": "control", "agreed_on": "2026-04-06", "agreed_by": "Mary"},
+    "outcome_status": lambda n: {"status": "achieved", "on": "2026-05-01"},
+    "review": lambda n: {"held_on": (date(2026, 5, 1) + timedelta(days=n)).isoformat(), "method": "phone", "participants": ["Mary"],
+                         "ratings": [{"outcome": "church", "rating": "no_needs"}]},
+    "incident": lambda n: {"person_ref": "MARY-86", "kind": "missed_visit", "summary": "Nobody came", "happened_on": "2026-04-06"},
+    "incident_update": lambda n: {"status": "investigating", "note": "asked the agency"},
+    "incident_settle": lambda n: {"resolution": "credit agreed", "adjustment": "12.50", "adjustment_kind": "refund", "settled_on": "2026-04-22"},
+}  # fmt: skip
+
+
+def _incident(world, code: str) -> int:
+    from careledger.outcomes.services import incident_raise
+    from careledger.records.models import Council
+
+    if code == "SOU" and "sou_incident" in world:
+        return world["sou_incident"]
+    scope = Scope.system(Council.objects.get(code=code))
+    person = "SUE-9" if code == "SOU" else "MARY-86"
+    found = incident_raise(scope=scope, person_ref=person, kind="missed_visit", summary="Nobody came", happened_on=date(2026, 4, 6),
+                           provider_ref="ACME-CARE").pk  # fmt: skip
+    if code == "SOU":
+        world["sou_incident"] = found
+    return found
+
+
 # In scope: Mary in NOR, whom every NOR role reaches. Out of scope, per role.
 OTHER_COUNCIL = {"code": "SOU", "person_ref": "SUE-9"}
 OTHER_PROVIDER_OR_PERSON = {"code": "NOR", "person_ref": "BOB-1"}  # Beta's client: not the ACME manager's, not Mary's
@@ -234,6 +289,10 @@ def _call(client: Client, method: str, path: str, rule: Rule, world, *, out: dic
             values["run_id"] = str(world["sou_run"].pk)
         if rule.target == "alert":
             values["alert_id"] = str(world["sou_alert"].pk)
+    if rule.target == "incident":  # a fresh incident for each call in scope (one settles once); a fixed one in SOU
+        values["incident_id"] = str(_incident(world, "SOU" if out else "NOR"))
+    values["outcome_ref"] = "church"
+    values["provider_ref"] = "ACME-CARE"  # web provider pages (#6)
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     kwargs = {}
     if rule.body == "plan":
@@ -245,6 +304,8 @@ def _call(client: Client, method: str, path: str, rule: Rule, world, *, out: dic
     elif rule.body == "adjustment":
         body = {"day": "2026-04-22", "amount": "12.50", "kind": "refund", "memo": "agreed credit", "source_ref": "dispute:matrix"}
         kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    elif rule.body in OUTCOME_BODIES:
+        kwargs = {"data": json.dumps(OUTCOME_BODIES[rule.body](next(_SEQ))), "content_type": "application/json"}
     elif rule.body in BODIES:
         kwargs = {"data": json.dumps(BODIES[rule.body]), "content_type": "application/json"}
     elif rule.body == "upload":
