@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from careledger.domain.money import round_money
+from careledger.domain.plans import DeliveryMechanism
 from careledger.ingest import selectors as ingest_selectors
 from careledger.ledger import selectors as ledger
 from careledger.ledger.models import BalanceAssertion
@@ -54,6 +55,13 @@ def _date(request, name: str, label: str) -> date | None:
         raise InvalidInput(f"{label} must be a date like 2026-04-30, not {text[:40]!r}") from None
 
 
+def _mechanism_label(value: str) -> str:
+    try:
+        return DeliveryMechanism(value).label
+    except ValueError:
+        return value
+
+
 BUDGET_HEADER = ["Person", "Mechanism", "Main provider", "Budget", "Spent", "Forecast variance", "Within budget?", "As of"]
 ASSERTION_HEADER = ["Person", "Account", "Date", "Statement balance", "Ledger balance", "Difference", "Source", "Checked at"]
 STATEMENT_HEADER = ["Run", "Started", "Source", "Status", "Rows", "Added", "Amended", "Duplicates", "Rejected"]
@@ -82,12 +90,16 @@ def finance_home(request, scope: Scope):
             return csv_response(scope, "statements", STATEMENT_HEADER, rows)
         rows = ([p.person.ref, p.mechanism, p.provider_ref, p.budget, p.spent, p.forecast_variance, p.affordable, p.as_of] for p in budgets.iterator())
         return csv_response(scope, "budgets", BUDGET_HEADER, rows)
+    shown = Paginator(budgets, BUDGETS_PER_PAGE).get_page(request.GET.get("page"))
+    shown.object_list = list(shown.object_list)
+    for row in shown.object_list:
+        row.mechanism_label = _mechanism_label(row.mechanism)
     return render(
         request,
         "web/finance/home.html",
         {
             "scope": scope,
-            "budgets": Paginator(budgets, BUDGETS_PER_PAGE).get_page(request.GET.get("page")),
+            "budgets": shown,
             "search": search,
             "sort": sort if sort in SORTS else "variance",
             "disagreeing": disagreeing[:20],
