@@ -17,8 +17,8 @@ from careledger.outcomes.models import Incident, Outcome, Rating, Review
 
 pytestmark = pytest.mark.django_db
 
-PEOPLE = 40
-UPTO = date(2026, 11, 22)
+PEOPLE = 20
+UPTO = date(2026, 8, 20)  # small and short: a demo build with its visits and statuses is the slow part
 
 
 def test_histories_are_repeatable_and_per_person() -> None:
@@ -36,7 +36,7 @@ def test_the_demo_has_reviews_with_a_realistic_spread_and_a_rerun_adds_nothing(m
     monkeypatch.delenv("CARELEDGER_DEMO_PASSWORD", raising=False)
     build_demo(people=PEOPLE, upto=UPTO)
     mary = Review.objects.filter(person__ref="MARY-86").order_by("held_on")
-    assert [r.held_on for r in mary] == [date(2026, 5, 18), date(2026, 6, 29), date(2026, 8, 10), date(2026, 9, 21), date(2026, 11, 2)]
+    assert [r.held_on for r in mary] == [date(2026, 5, 18), date(2026, 6, 29), date(2026, 8, 10)]
     changes = {r.outcome.ref: r.change for r in Rating.objects.filter(review=mary[0]).select_related("outcome")}
     assert changes["shower"] == "improving"
     assert Rating.objects.get(review=mary[1], outcome__ref="church").change == "worse"
@@ -45,11 +45,11 @@ def test_the_demo_has_reviews_with_a_realistic_spread_and_a_rerun_adds_nothing(m
     assert (dispute.kind, dispute.status, dispute.adjustment_amount) == ("dispute", "settled", Decimal("12.50"))
     assert LedgerEntry.objects.filter(source_ref=f"incident:{dispute.pk}", amount=Decimal("12.50"), kind="refund").count() == 1
     status = PackageStatus.objects.get(person__ref="MARY-86").status["working"]
-    assert (status["last_review"], status["next_review_due"], status["outcomes"], status["rag"]) == ("2026-11-02", "2026-12-14", 5, "green")
+    assert (status["last_review"], status["next_review_due"], status["outcomes"], status["rag"]) == ("2026-08-10", "2026-09-21", 5, "green")
 
     working = Counter(PackageStatus.objects.values_list("working", flat=True))
     assert working["green"] > PEOPLE / 2  # most packages are working
-    assert working["amber"] + working["red"] >= 3  # and some are not, each for its reasons
+    assert working["amber"] + working["red"] >= 2  # and some are not, each for its reasons
     counts = (Outcome.objects.count(), Review.objects.count(), Rating.objects.count(), Incident.objects.count(), AuditEntry.objects.count())
     build_demo(people=PEOPLE, upto=UPTO)
     assert (Outcome.objects.count(), Review.objects.count(), Rating.objects.count(), Incident.objects.count(), AuditEntry.objects.count()) == counts
