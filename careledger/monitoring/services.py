@@ -110,6 +110,7 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     else:
         ledger = ()
         spend = _visit_spend(plans, visits, rules)
+    spend = _less_refunds(spend, person, version.budget_id)
     first_last = recent_window(budget.start_date, upto)
     aff = affordability(
         budget=budget.annual_amount,
@@ -302,6 +303,25 @@ def _ledger(plans: list[tuple[date, Plan]], budget, visits: list[DeliveredVisit]
     return tuple(entries)
 
 
+def _less_refunds(spend, person: Person, budget_id: int):
+    """Spend less the refunds agreed and posted to the stored ledger (e.g. a settled dispute's credit).
+
+    Refunds are the only spend that exists only in the ledger (they are posted by people, not
+    derived from visits or transactions), and ``ledger.spent`` counts them, so the status must too.
+    """
+    from careledger.ledger.models import LedgerEntry
+
+    rows = list(LedgerEntry.objects.filter(person=person, budget_id=budget_id, kind=EntryKind.REFUND.value).values_list("day", "amount"))
+    if not rows:
+        return spend
+
+    def net(first: date, last: date) -> Decimal:
+        refunded = sum((Decimal(amount) for day, amount in rows if first <= day <= last), Decimal(0))
+        return spend(first, last) - refunded
+
+    return net
+
+
 def _visit_spend(plans: list[tuple[date, Plan]], visits: list[DeliveredVisit], rules: MonitoringRules):
     """Spend on visits between two dates: payable minutes x rate, summed as rate-minutes by day, divided once.
 
@@ -465,12 +485,23 @@ def stale_people(*, scope: Scope):
     from django.db.models import Exists, F, OuterRef, Q
 
     from careledger.ingest.models import DeliveryFigures
+    from careledger.ledger.models import LedgerEntry
+    from careledger.outcomes.models import Incident, Outcome, Review
 
     newer_data = DeliveryFigures.objects.filter(person=OuterRef("pk"), updated_at__gt=OuterRef("package_status__computed_at"))
     newer_plan = PlanVersion.objects.filter(plan__person=OuterRef("pk"), created_at__gt=OuterRef("package_status__computed_at"))
+    # "Working?" reads outcomes, reviews and incidents; "affordable?" reads refunds posted by people.
+    computed = OuterRef("package_status__computed_at")
+    newer_outcome = Outcome.objects.filter(person=OuterRef("pk"), created_at__gt=computed)
+    newer_review = Review.objects.filter(person=OuterRef("pk"), created_at__gt=computed)
+    newer_incident = Incident.objects.filter(person=OuterRef("pk"), updated_at__gt=computed)
+    newer_refund = LedgerEntry.objects.filter(person=OuterRef("pk"), kind=EntryKind.REFUND.value, posted_at__gt=computed)
     return (
         scope.people()
         .filter(care_plan__isnull=False)
-        .filter(Q(package_status__isnull=True) | Exists(newer_data) | Exists(newer_plan))
+        .filter(
+            Q(package_status__isnull=True) | Exists(newer_data) | Exists(newer_plan)
+            | Exists(newer_outcome) | Exists(newer_review) | Exists(newer_incident) | Exists(newer_refund)
+        )  # fmt: skip
         .values("id")
     )

@@ -158,9 +158,16 @@ def test_mary_two_reviews_a_disputed_visit_and_a_plan_change(mary_agreed, counci
     assert cost.cost.weekly_cost == Decimal("87.50")  # was 84.375
     july = package_view(scope=system, person_ref="MARY-86", as_of=date(2026, 7, 12))
     assert july.plan.services[0].visits[-1].minutes == 45
-    # No visits were pushed after 17 May: the forecast is what was spent on visits (£479.17) and the 38 weeks
-    # from 13 July to 4 April 2027 at the new plan's £87.50 a week (£3,325.00).
-    assert (july.status["affordable"]["spent"], july.status["affordable"]["forecast_year_end"]) == ("479.17", "3804.17")
+    # No visits were pushed after 17 May: the forecast is what was spent on visits (£479.17) less the £12.50
+    # credited for the disputed visit (£466.67, as in the ledger) and the 38 weeks from 13 July to 4 April
+    # 2027 at the new plan's £87.50 a week (£3,325.00).
+    assert (july.status["affordable"]["spent"], july.status["affordable"]["forecast_year_end"]) == ("466.67", "3791.67")
+    from careledger.ledger.services import ledger_sync
+
+    ledger_sync(july)  # the stored ledger, brought up to the status's date, says the same
+    from careledger.domain.money import round_money
+
+    assert round_money(ledger_selectors.spent(mary, date(2026, 4, 6), date(2026, 7, 12))) == Decimal("466.67")
     # Everything written is in the audit trail.
     labels = set(AuditEntry.objects.filter(council_id=council.pk).values_list("model", flat=True))
     assert {"outcomes.outcome", "outcomes.review", "outcomes.rating", "outcomes.incident", "outcomes.incidentvisit", "ledger.ledgerentry",

@@ -112,3 +112,10 @@ def test_recompute_stores_statuses_and_the_portfolio_counts_them(mary_six_weeks,
     push_items(scope=mary_six_weeks, kind="visits", items=[_item(six_weeks_of_visits()[0]) | {"visit_ref": "NEW-1"}])
     assert staff_client.get("/api/v1/councils/NOR/portfolio").json()["stale"] == 1
     assert recompute_statuses(scope=mary_six_weeks, as_of=AS_OF, only_stale=True).packages == 1
+    # So does an incident ("working?" counts open ones), and the refresh brings it back in step.
+    from careledger.outcomes.services import incident_raise
+
+    incident_raise(scope=mary_six_weeks, person_ref="MARY-86", kind="missed_visit", summary="Nobody came.", happened_on=AS_OF)
+    assert [p.ref for p in mary_six_weeks.people().filter(id__in=stale_people(scope=mary_six_weeks))] == ["MARY-86"]
+    assert recompute_statuses(scope=mary_six_weeks, as_of=AS_OF, only_stale=True).packages == 1
+    assert stale_people(scope=mary_six_weeks).count() == 0
