@@ -31,6 +31,11 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+# Playwright's sync API keeps an event loop running in the test thread for the whole session, so the
+# Django tests that a pytest-xdist worker runs after a browser test would be refused as "async".
+# The browser tests talk to a separate server process; in this process nothing is really async.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "var" / "test" / "screenshots"
 CARELEDGER_CMD = Path(sys.executable).with_name("careledger")
@@ -69,7 +74,8 @@ def _database_url(tmp: Path) -> tuple[str, callable]:
     import psycopg
 
     parsed = urlparse(url)
-    name = (parsed.path.lstrip("/") or "careledger") + "_browser"
+    # One database per pytest-xdist worker (gw0, gw1...), so parallel runs never share it.
+    name = (parsed.path.lstrip("/") or "careledger") + "_browser" + os.environ.get("PYTEST_XDIST_WORKER", "")
     admin = urlunparse(parsed._replace(path="/postgres"))
 
     def run(sql: str) -> None:
