@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+
+def pytest_collection_modifyitems(items):
+    """The longest tests (marked slow) first, so that with pytest-xdist they overlap everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise in file order
+
 ROOT = Path(__file__).resolve().parent.parent
 MARY_FILE = ROOT / "examples" / "mary.json"
 
