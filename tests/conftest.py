@@ -9,6 +9,20 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _audit_actor_restored():
+    """Each test starts as the default actor ("system"), whatever an earlier test set.
+
+    Commands run in-process (click's CliRunner) set the actor to "cli" for the rest of the thread,
+    as the real command does for its process; with pytest-xdist any test may follow one.
+    """
+    from careledger.audit.context import DEFAULT_ACTOR, reset_actor, set_actor
+
+    token = set_actor(DEFAULT_ACTOR)
+    yield
+    reset_actor(token)
+
+
 def pytest_collection_modifyitems(items):
     """The longest tests (marked slow) first, so that with pytest-xdist they overlap everything else."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise in file order
