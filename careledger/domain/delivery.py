@@ -218,7 +218,12 @@ class Reconciliation:
     cancelled_by_person: tuple[Line, ...]
     pending: tuple[Line, ...]
     planned_minutes: int
-    delivered_minutes: Decimal
+    delivered_microseconds: int
+
+    @property
+    def delivered_minutes(self) -> Decimal:
+        """The clocked minutes of completed visits: their elapsed time summed exactly, divided once."""
+        return divide(self.delivered_microseconds, 60_000_000)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -276,7 +281,7 @@ def classify(
     clock time is not judged short or under minimum, and adds no delivered minutes.
     ``unplanned`` lists every visit without a slot, whatever its status.
     ``planned_minutes`` sums the slots; ``delivered_minutes`` the actual minutes of
-    completed visits.
+    completed visits (their elapsed microseconds summed, divided once).
     """
     _aware(now, "now")
     now_utc = _utc(now)
@@ -303,7 +308,7 @@ def classify(
             "pending",
         )
     }
-    delivered_minutes = ZERO
+    delivered = 0  # microseconds: summed exactly, divided once (Reconciliation.delivered_minutes)
     for line in lines:
         visit = line.visit
         if visit is None:
@@ -325,7 +330,8 @@ def classify(
             buckets["late"].append(line)
         actual = visit.actual_minutes
         if actual is not None:
-            delivered_minutes += actual
+            assert visit.actual_start is not None and visit.actual_end is not None
+            delivered += (_utc(visit.actual_end) - _utc(visit.actual_start)) // _MICROSECOND
             planned = line.planned_minutes
             if actual * 100 < planned * rules.short_below_percent:
                 buckets["short"].append(line)
@@ -339,6 +345,6 @@ def classify(
         scheduled=tuple(line for line in lines if line.slot is not None),
         unplanned=tuple(line for line in lines if line.slot is None),
         planned_minutes=sum((line.slot.minutes for line in lines if line.slot is not None), 0),
-        delivered_minutes=delivered_minutes,
+        delivered_microseconds=delivered,
         **{name: tuple(found) for name, found in buckets.items()},  # type: ignore[arg-type]
     )
