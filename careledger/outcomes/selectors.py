@@ -11,7 +11,7 @@ concerns are seen by council staff and by whoever raised them, nobody else.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +37,7 @@ __all__ = [
     "person_outcomes",
     "cadence_for",
     "review_state",
+    "review_states",
     "reviews_due",
     "review_list",
     "incident_list",
@@ -95,84 +96,129 @@ class OutcomeView:
         }  # fmt: skip
 
 
-def _current_version(person: Person, as_of: date) -> dict | None:
-    rows = list(
-        PlanVersion.objects.filter(plan__person=person, effective_from__lte=as_of)
-        .order_by("effective_from", "number")
-        .values("id", "number", "effective_from")
-    )
-    return rows[-1] if rows else None
+# -- a person's outcomes and "working?": rows for any number of people, then the same assembly ----------
+#
+# The loaders read plain rows (``values_list``) for many people at once, a fixed number of queries
+# whatever their number, filtered by the council and the person ids. The builders are pure: from one
+# person's rows they make the OutcomeViews and the ReviewState. ``person_outcomes`` and ``review_state``
+# are the same loaders and builders applied to one person, so one person and a council's recompute
+# can never disagree.
+
+_OUTCOME_COLUMNS = ("id", "person_id", "ref", "text", "domain", "agreed_on", "agreed_by", "baseline", "status", "ended_on", "source")
 
 
-def person_outcomes(*, person: Person, as_of: date | None = None, include_ended: bool = False) -> list[OutcomeView]:
-    """The person's outcomes as at ``as_of`` (default today), with every rating up to then, oldest first."""
-    as_of = as_of or today_in_london()
-    records = list(Outcome.objects.filter(person=person, agreed_on__lte=as_of).order_by("agreed_on", "id"))
-    by_record: dict[int, list[tuple[date, Level]]] = defaultdict(list)
-    for outcome_id, held_on, level in (
-        Rating.objects.filter(outcome__person=person, review__held_on__lte=as_of).order_by("review__held_on", "id").values_list("outcome_id", "review__held_on", "level")
+@dataclass(frozen=True)
+class _OutcomeRows:
+    """What the outcome views are made from, for some people as at a date (every mapping is by id)."""
+
+    recorded: Mapping[int, list[tuple]]  # person -> every recorded outcome (_OUTCOME_COLUMNS), by agreed_on then id
+    ratings: Mapping[int, list[tuple[date, Level]]]  # outcome -> (review date, level) up to as_of, by review date then id
+    versions: Mapping[int, tuple[int, int, date]]  # person -> the plan version in force: (id, number, effective_from)
+    plan_outcomes: Mapping[int, list[tuple]]  # person -> (version id, ref, text, domain, effective_from, number) of versions in force by as_of
+
+
+@dataclass(frozen=True)
+class _ReviewRows:
+    reviews: Mapping[int, list[tuple[date, int | None]]]  # person -> (held on, quality of life) up to as_of, oldest first
+    open_incidents: Mapping[int, int]  # person -> incidents open as at as_of (safeguarding left out)
+
+
+def _load_outcome_rows(council_id: int, person_ids: list[int], as_of: date) -> _OutcomeRows:
+    """Four queries, whatever the number of people."""
+    recorded: dict[int, list[tuple]] = defaultdict(list)
+    for row in (
+        Outcome.objects.filter(council_id=council_id, person_id__in=person_ids).order_by("person_id", "agreed_on", "id").values_list(*_OUTCOME_COLUMNS)
     ):
-        by_record[outcome_id].append((held_on, Level(level)))
-    views = []
-    for r in records:
-        ended = r.status == Outcome.Status.ENDED and (r.ended_on is None or r.ended_on <= as_of)
-        if ended and not include_ended:
-            continue
-        status = r.status if r.ended_on is None or r.ended_on <= as_of else Outcome.Status.ACTIVE
-        views.append(
-            OutcomeView(r.ref, r.text, AscotDomain(r.domain), r.agreed_on, r.agreed_by, status, r.source,
-                        Level(r.baseline) if r.baseline else None, r.pk, tuple(by_record.get(r.pk, ())))  # fmt: skip
-        )
-    known = {r.ref for r in records} | set(Outcome.objects.filter(person=person).values_list("ref", flat=True))
-    views.extend(_plan_outcomes(person, as_of, known))
-    return views
-
-
-def _plan_outcomes(person: Person, as_of: date, known: set[str]) -> list[OutcomeView]:
-    """Outcomes of the plan version in force not yet recorded, agreed with the first version that has them."""
-    current = _current_version(person, as_of)
-    if current is None:
-        return []
-    first_seen: dict[str, tuple[date, int]] = {}
-    rows = (
-        PlanOutcome.objects.filter(version__plan__person=person, version__effective_from__lte=as_of)
+        recorded[row[1]].append(row)
+    ratings: dict[int, list[tuple[date, Level]]] = defaultdict(list)
+    for outcome_id, held_on, level in (
+        # By the outcome's council and person (not the rating's council): SQLite then starts from the person's outcomes.
+        Rating.objects.filter(outcome__council_id=council_id, outcome__person_id__in=person_ids, review__held_on__lte=as_of)
+        .order_by("review__held_on", "id")
+        .values_list("outcome_id", "review__held_on", "level")
+    ):
+        ratings[outcome_id].append((held_on, Level(level)))
+    versions: dict[int, tuple[int, int, date]] = {}
+    for version_id, person_id, number, effective_from in (
+        PlanVersion.objects.filter(plan__council_id=council_id, plan__person_id__in=person_ids, effective_from__lte=as_of)
+        .order_by("effective_from", "number")
+        .values_list("id", "plan__person_id", "number", "effective_from")
+    ):
+        versions[person_id] = (version_id, number, effective_from)  # the last in (effective_from, number) order is in force
+    plan_outcomes: dict[int, list[tuple]] = defaultdict(list)
+    for person_id, *row in (
+        PlanOutcome.objects.filter(version__plan__council_id=council_id, version__plan__person_id__in=person_ids, version__effective_from__lte=as_of)
         .order_by("version__effective_from", "version__number", "id")
-        .values_list("ref", "version__effective_from", "version__number")
-    )
-    for ref, effective_from, number in rows:
-        first_seen.setdefault(ref, (effective_from, number))
-    views = []
-    for o in PlanOutcome.objects.filter(version_id=current["id"]).order_by("id"):
-        if o.ref in known:
-            continue
-        agreed_on, number = first_seen.get(o.ref, (current["effective_from"], current["number"]))
-        views.append(OutcomeView(o.ref, o.text, AscotDomain(o.domain), agreed_on, f"care plan version {number}", "active", f"plan:v{number}"))
-    return views
+        .values_list("version__plan__person_id", "version_id", "ref", "text", "domain", "version__effective_from", "version__number")
+    ):
+        plan_outcomes[person_id].append(tuple(row))
+    return _OutcomeRows(recorded, ratings, versions, plan_outcomes)
 
 
-def cadence_for(plan: Plan) -> ReviewCadence:
-    return ReviewCadence(every_weeks=plan.review_every_weeks, direct_payment=plan.budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT)
+def _load_review_rows(council_id: int, person_ids: list[int], as_of: date) -> _ReviewRows:
+    """Two queries, whatever the number of people.
 
-
-def _open_incidents(person: Person, as_of: date) -> int:
-    """Incidents that had happened by ``as_of`` and were not settled or closed by then.
-
-    Safeguarding flags are left out: the status is shown to the person, their family and the
+    An incident counts as open when it had happened by ``as_of`` and was not settled or closed by
+    then. Safeguarding flags are left out: the status is shown to the person, their family and the
     provider, and a count would tell them a concern exists (the council sees the flags in its list).
     """
-    return (
-        Incident.objects.filter(person=person, happened_on__lte=as_of)
+    reviews: dict[int, list[tuple[date, int | None]]] = defaultdict(list)
+    for person_id, held_on, score in (
+        Review.objects.filter(council_id=council_id, person_id__in=person_ids, held_on__lte=as_of)
+        .order_by("held_on")  # one review per person a day
+        .values_list("person_id", "held_on", "quality_of_life")
+    ):
+        reviews[person_id].append((held_on, score))
+    open_incidents = Counter(  # counted here: with a GROUP BY, SQLite would read the whole council's incidents for one person
+        Incident.objects.filter(council_id=council_id, person_id__in=person_ids, happened_on__lte=as_of)
         .exclude(kind=Incident.Kind.SAFEGUARDING)
         .filter(Q(status__in=Incident.OPEN_STATUSES) | Q(settled_on__gt=as_of))
-        .count()
+        .order_by()
+        .values_list("person_id", flat=True)
     )
+    return _ReviewRows(reviews, open_incidents)
 
 
-def review_state(*, person: Person, plan: Plan, as_of: date) -> ReviewState:
-    """What the status's "working" question reads for ``person`` as at ``as_of`` (``plan`` is the version in force)."""
-    outcomes = person_outcomes(person=person, as_of=as_of)
+def _outcome_views(rows: _OutcomeRows, person_id: int, as_of: date, include_ended: bool = False) -> list[OutcomeView]:
+    """The person's recorded outcomes agreed by ``as_of`` (ended ones left out unless asked), then the plan's not yet recorded."""
+    views = []
+    known: set[str] = set()  # every recorded ref, whenever agreed: those are no longer the plan's
+    for outcome_id, _, ref, text, domain, agreed_on, agreed_by, baseline, status, ended_on, source in rows.recorded.get(person_id, ()):
+        known.add(ref)
+        if agreed_on > as_of:
+            continue
+        ended = status == Outcome.Status.ENDED and (ended_on is None or ended_on <= as_of)
+        if ended and not include_ended:
+            continue
+        if ended_on is not None and ended_on > as_of:
+            status = Outcome.Status.ACTIVE  # achieved or ended later: still being worked towards then
+        views.append(
+            OutcomeView(ref, text, AscotDomain(domain), agreed_on, agreed_by, status, source,
+                        Level(baseline) if baseline else None, outcome_id, tuple(rows.ratings.get(outcome_id, ())))  # fmt: skip
+        )
+    views.extend(_plan_outcome_views(rows.versions.get(person_id), rows.plan_outcomes.get(person_id, ()), known))
+    return views
+
+
+def _plan_outcome_views(version: tuple[int, int, date] | None, plan_outcomes, known: set[str]) -> list[OutcomeView]:
+    """Outcomes of the plan version in force not yet recorded, agreed with the first version that has them."""
+    if version is None:
+        return []
+    version_id, current_number, current_from = version
+    first_seen: dict[str, tuple[date, int]] = {}
+    for _, ref, _, _, effective_from, number in plan_outcomes:
+        first_seen.setdefault(ref, (effective_from, number))
+    views = []
+    for in_version, ref, text, domain, _, _ in plan_outcomes:
+        if in_version != version_id or ref in known:
+            continue
+        agreed_on, number = first_seen.get(ref, (current_from, current_number))
+        views.append(OutcomeView(ref, text, AscotDomain(domain), agreed_on, f"care plan version {number}", "active", f"plan:v{number}"))
+    return views
+
+
+def _review_state(outcomes: list[OutcomeView], reviews: list[tuple[date, int | None]], open_incidents: int, plan: Plan) -> ReviewState:
     counts = count_changes(o.change for o in outcomes)
-    reviews = list(Review.objects.filter(person=person, held_on__lte=as_of).order_by("held_on").values_list("held_on", "quality_of_life"))
     last = reviews[-1][0] if reviews else None
     scores = [score for _, score in reviews if score is not None]
     return ReviewState(
@@ -182,10 +228,45 @@ def review_state(*, person: Person, plan: Plan, as_of: date) -> ReviewState:
         worse=counts["worse"],
         last_review=last,
         next_review_due=next_review_due(start=plan.budget.start_date, cadence=cadence_for(plan), last_review=last),
-        open_incidents=_open_incidents(person, as_of),
+        open_incidents=open_incidents,
         quality_of_life=scores[-1] if scores else None,
         quality_of_life_before=scores[-2] if len(scores) >= 2 else None,
     )
+
+
+def person_outcomes(*, person: Person, as_of: date | None = None, include_ended: bool = False) -> list[OutcomeView]:
+    """The person's outcomes as at ``as_of`` (default today), with every rating up to then, oldest first."""
+    as_of = as_of or today_in_london()
+    return _outcome_views(_load_outcome_rows(person.council_id, [person.pk], as_of), person.pk, as_of, include_ended)
+
+
+def cadence_for(plan: Plan) -> ReviewCadence:
+    return ReviewCadence(every_weeks=plan.review_every_weeks, direct_payment=plan.budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT)
+
+
+def review_states(*, council_id: int, plans: Mapping[int, Plan], as_of: date) -> dict[int, ReviewState]:
+    """``review_state(person=<person id>, plan=plans[id], as_of=as_of)`` for every person id in ``plans``, with a fixed number of queries.
+
+    Six queries whatever the number of people (none when there is nobody), reading only the
+    council's rows for those people: a person of another council reads as having nothing. The
+    caller has found the people through its scope (the recompute of a council's statuses).
+    """
+    person_ids = list(plans)
+    if not person_ids:
+        return {}
+    outcome_rows = _load_outcome_rows(council_id, person_ids, as_of)
+    review_rows = _load_review_rows(council_id, person_ids, as_of)
+    return {
+        person_id: _review_state(
+            _outcome_views(outcome_rows, person_id, as_of), review_rows.reviews.get(person_id, []), review_rows.open_incidents.get(person_id, 0), plan
+        )
+        for person_id, plan in plans.items()
+    }
+
+
+def review_state(*, person: Person, plan: Plan, as_of: date) -> ReviewState:
+    """What the status's "working" question reads for ``person`` as at ``as_of`` (``plan`` is the version in force)."""
+    return review_states(council_id=person.council_id, plans={person.pk: plan}, as_of=as_of)[person.pk]
 
 
 @dataclass(frozen=True)
