@@ -25,6 +25,7 @@ from careledger.formats.plan_cost import plan_cost_dict
 from careledger.formats.plan_file import PlanFileError, parse_plan, plan_to_data
 from careledger.ingest import selectors as ingest_selectors
 from careledger.ingest import services as ingest_services
+from careledger.monitoring import batch as monitoring_batch
 from careledger.monitoring import selectors as monitoring_selectors
 from careledger.monitoring import services as monitoring_services
 from careledger.records import selectors, services
@@ -235,7 +236,7 @@ def package_status(request: HttpRequest, code: str, person_ref: str, as_of: date
     today = selectors.today_in_london()
     if as_of is None or as_of == today:
         return monitoring_services.status_refresh(scope=scope, person_ref=person_ref, as_of=today).status
-    return monitoring_services.package_view(scope=scope, person_ref=person_ref, as_of=as_of).status
+    return monitoring_batch.status_of(scope=scope, person_ref=person_ref, as_of=as_of).status
 
 
 @api.get("/councils/{code}/portfolio", response={200: dict, 404: ErrorOut}, tags=["monitoring"])

@@ -6,12 +6,16 @@ A create is written with its ``after``, an update with ``before`` and ``after``
 that changes nothing is not written), a delete with ``before``. Secrets
 (passwords, token digests) are never copied (:func:`~careledger.audit.trail.snapshot`).
 
+Not audited: a package's stored status (``monitoring.PackageStatus``), a copy recomputed from
+audited and append-only rows whenever the portfolio is refreshed; the alerts it raises are.
+
 What signals do not see, the trail does not see either:
 
 * ``QuerySet.bulk_create``, ``QuerySet.update`` and raw SQL send no signals. The
   plan rows that are bulk-created (visit patterns, outcomes, budget funding) are
   covered by the plan version created with them, which carries the whole plan
-  ``document``; ``ApiToken.last_used_at`` is bookkeeping written with ``update()``.
+  ``document``; ``ApiToken.last_used_at`` is bookkeeping written with ``update()``; alerts
+  raised in bulk by a recompute are written with :func:`trail.record_many`.
 * many-to-many changes (Django's user groups and permissions, which careledger's
   roles do not use; roles are :class:`~careledger.access.models.Membership` rows,
   which are audited).
@@ -54,9 +58,16 @@ def model_label(model: type[models.Model]) -> str:
     return model._meta.concrete_model._meta.label_lower
 
 
+# Derived rows that are recomputed from audited or append-only ones, not records anyone changes:
+# a package's stored status (the portfolio's copy of what the plan, visits and ledger say).
+UNAUDITED_MODELS = frozenset({"monitoring.packagestatus"})
+
+
 def is_audited(model: type[models.Model]) -> bool:
     meta = model._meta.concrete_model._meta
     if meta.auto_created:  # many-to-many through tables
+        return False
+    if meta.label_lower in UNAUDITED_MODELS:
         return False
     if meta.label_lower == settings.AUTH_USER_MODEL.lower():
         return True

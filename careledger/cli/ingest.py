@@ -151,7 +151,8 @@ def import_rejections(run_id: int, council_code: str | None) -> None:
 @click.option("--council", "council_code", metavar="CODE", help="The council (may be left out when there is only one).")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Judge every package at this date (default: today in London).")
 @click.option("--only-stale", is_flag=True, help="Only packages with new data or a new plan since their status was computed.")
-def recompute(council_code: str | None, as_of, only_stale: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes computing statuses (default: one per core, up to 8).")
+def recompute(council_code: str | None, as_of, only_stale: bool, workers: int | None) -> None:
     """Rebuild a council's running figures from the stored rows, then every package's status and alerts."""
     import time
     from datetime import datetime
@@ -173,8 +174,12 @@ def recompute(council_code: str | None, as_of, only_stale: bool) -> None:
     click.echo(f"council {council.code}: figures rebuilt for {people:,} people; {len(differed)} differed from the running totals")
     day = as_of.date() if as_of else datetime.now(LONDON).date()
     began = time.perf_counter()
-    result = monitoring.recompute_statuses(scope=Scope.system(council), as_of=day, only_stale=only_stale)
-    click.echo(f"statuses as at {day.isoformat()}: {result.packages:,} packages in {time.perf_counter() - began:.1f} s")
+    result = monitoring.recompute_statuses(scope=Scope.system(council), as_of=day, only_stale=only_stale, workers=workers)
+    counts = result.counts or {}
+    click.echo(
+        f"statuses as at {day.isoformat()}: {result.packages:,} packages in {time.perf_counter() - began:.1f} s; "
+        f"{counts.get('alerts', 0):,} new alerts; {counts.get('synced', 0):,} ledgers brought in step ({counts.get('appended', 0):,} entries appended)"
+    )
     for ref, why in sorted(result.failed.items())[:20]:
         click.echo(f"  {ref}: {why}", err=True)
 
@@ -199,7 +204,9 @@ def status(person_ref: str, as_of, council_code: str | None, as_json: bool, rais
     from datetime import datetime
 
     day = as_of.date() if as_of else datetime.now(LONDON).date()
-    view = services.package_view(scope=Scope.system(council), person_ref=person_ref, as_of=day)
+    from careledger.monitoring import batch
+
+    view = batch.status_of(scope=Scope.system(council), person_ref=person_ref, as_of=day)
     new = services.alerts_raise(view) if raise_alerts else []
     if as_json:
         click.echo(json.dumps(view.status))

@@ -417,6 +417,7 @@ class PackageSnapshot:
     recent_carers: tuple[str, ...] = ()
     thresholds: AlertThresholds = DEFAULT_THRESHOLDS
     spend_policy: SpendPolicy = field(default=DEFAULT_SPEND_POLICY)
+    raised: frozenset[str] = frozenset()  # causes raised before: the weekly visit rules leave them out (a recompute stores only new ones)
 
 
 Rule = Callable[[PackageSnapshot], list[Alert]]
@@ -624,7 +625,7 @@ def _weekly(
         return []
     alerts = []
     for week, lines in _by_week(getattr(rec, bucket)).items():
-        if len(lines) < threshold:
+        if len(lines) < threshold or f"{prefix}:{week}" in snapshot.raised:
             continue
         alerts.append(
             Alert(

@@ -74,6 +74,23 @@ class DeliveredVisit:
         if self.actual_start is not None and self.actual_end is not None and _utc(self.actual_end) < _utc(self.actual_start):
             raise ValueError(f"visit {self.visit_ref}: actual_end is before actual_start")
 
+    @classmethod
+    def stored(
+        cls, visit_ref: str, person_ref: str, service_ref: str, carer_ref: str | None, planned_start: datetime, planned_minutes: int,
+        actual_start: datetime | None, actual_end: datetime | None, status: str,
+    ) -> DeliveredVisit:  # fmt: skip
+        """A visit as the database holds it, made without checking it again.
+
+        The import checked every stored visit against the rules above when it came in; a
+        recompute reads a council-year of them, where checking each again is most of the cost.
+        """
+        visit = object.__new__(cls)
+        visit.__dict__.update(
+            visit_ref=visit_ref, person_ref=person_ref, service_ref=service_ref, carer_ref=carer_ref, planned_start=planned_start,
+            planned_minutes=planned_minutes, actual_start=actual_start, actual_end=actual_end, status=status,
+        )  # fmt: skip
+        return visit
+
     @property
     def actual_minutes(self) -> Decimal | None:
         """Elapsed minutes from check-in to check-out (exact; None if either is missing).
@@ -290,10 +307,12 @@ def classify(
     genders = carer_genders or {}
     preferred = preferred_gender.strip().lower() if preferred_gender and preferred_gender.strip() else None
 
-    lines = [Line(slot, visit) for slot, visit in result.matched]
-    lines += [Line(slot, None) for slot in result.unmatched_slots]
-    lines += [Line(None, visit) for visit in result.unplanned]
-    lines.sort(key=lambda line: (_utc(line.planned_start), line.ref))
+    # Each line with what it committed to, as an instant (the slot's start, else the visit's own), in that order.
+    keyed = [(slot.utc_start, visit.visit_ref, Line(slot, visit)) for slot, visit in result.matched]
+    keyed += [(slot.utc_start, (line := Line(slot, None)).ref, line) for slot in result.unmatched_slots]
+    keyed += [(_utc(visit.planned_start), visit.visit_ref, Line(None, visit)) for visit in result.unplanned]
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    lines = [line for _, _, line in keyed]
 
     buckets: dict[str, list[Line]] = {
         name: []
@@ -309,11 +328,16 @@ def classify(
         )
     }
     delivered = 0  # microseconds: summed exactly, divided once (Reconciliation.delivered_minutes)
-    for line in lines:
+    # Durations are compared in whole microseconds: "actual minutes x 100 < planned x percent" is
+    # "microseconds x 100 < planned x percent x 60,000,000", exactly.
+    short_below = rules.short_below_percent * 60_000_000
+    minimum = rules.minimum_visit_minutes * 60_000_000
+    for committed, _, line in keyed:
         visit = line.visit
         if visit is None:
-            assert line.slot is not None
-            due = _utc(line.slot.end) + missed_after
+            slot = line.slot
+            assert slot is not None
+            due = slot.utc_start + timedelta(minutes=slot.minutes) + missed_after  # the slot's end, as an instant
             buckets["missed" if due <= now_utc else "pending"].append(line)
             continue
         if visit.status in ("missed", "cancelled_by_provider"):
@@ -326,16 +350,15 @@ def classify(
             buckets["pending"].append(line)
             continue
         buckets["delivered"].append(line)
-        if visit.actual_start is not None and _utc(visit.actual_start) > _utc(line.planned_start) + late_after:
+        if visit.actual_start is not None and _utc(visit.actual_start) > committed + late_after:
             buckets["late"].append(line)
-        actual = visit.actual_minutes
-        if actual is not None:
-            assert visit.actual_start is not None and visit.actual_end is not None
-            delivered += (_utc(visit.actual_end) - _utc(visit.actual_start)) // _MICROSECOND
+        if visit.actual_start is not None and visit.actual_end is not None:
+            lasted = (_utc(visit.actual_end) - _utc(visit.actual_start)) // _MICROSECOND  # = actual_minutes x 60,000,000
+            delivered += lasted
             planned = line.planned_minutes
-            if actual * 100 < planned * rules.short_below_percent:
+            if lasted * 100 < planned * short_below:
                 buckets["short"].append(line)
-            if actual < rules.minimum_visit_minutes and planned >= rules.minimum_visit_minutes:
+            if lasted < minimum and planned >= rules.minimum_visit_minutes:
                 buckets["under_minimum"].append(line)
         gender = genders.get(visit.carer_ref) if visit.carer_ref is not None else None
         if preferred and gender and gender.strip() and gender.strip().lower() != preferred:

@@ -9,6 +9,7 @@ a fortnightly visit does not move because a report starts on another Monday.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -59,7 +60,12 @@ class ScheduledVisit:
     @property
     def end(self) -> datetime:
         # Elapsed time: a 60-minute visit lasts 60 minutes across a clock change.
-        return (self.start.astimezone(UTC) + timedelta(minutes=self.minutes)).astimezone(LONDON)
+        return (self.utc_start + timedelta(minutes=self.minutes)).astimezone(LONDON)
+
+    @functools.cached_property
+    def utc_start(self) -> datetime:
+        """The start as a UTC instant (worked out once: slots are compared as instants many times)."""
+        return self.start.astimezone(UTC)
 
     @property
     def local_date(self) -> date:

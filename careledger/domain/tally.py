@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from .delivery import DeliveredVisit, Line, MatchResult, classify, match
@@ -157,37 +157,102 @@ class SimpleVisits:
         return [*self.full, *(code.split(";", 1)[0] for code in self.odd)]
 
 
-@dataclass
+_CELLS: dict[tuple[date, Decimal], int] = {}
+_CELL_VALUES: list[tuple[date, Decimal]] = []
+
+
+def _cell(day: date, rate: Decimal) -> int:
+    """A small number for a (local day, rate) pair, the same for the whole process: sums by day and
+    rate are kept in dictionaries keyed by it (a Decimal is slow to hash)."""
+    key = (day, rate)
+    found = _CELLS.get(key)
+    if found is None:
+        found = _CELLS[key] = len(_CELL_VALUES)
+        _CELL_VALUES.append(key)
+    return found
+
+
+class SlotSpan:
+    """The slots of one service's pattern over a span, keyed: built once and shared by every package
+    whose plan has that pattern over those dates (callers cache it).
+
+    ``keys`` spell each slot as the database's query spells a visit (``"<start>/<minutes>"``);
+    ``rates`` are each slot's hourly rate (its plan version's card on its day).
+    """
+
+    __slots__ = ("service_ref", "slots", "rates", "by_key", "key_at", "minutes_by", "count_by", "minutes", "repeats")
+
+    def __init__(self, service_ref: str, slots: Sequence[ScheduledVisit], keys: Sequence[str], rates: Sequence[Decimal]) -> None:
+        if not len(slots) == len(keys) == len(rates):
+            raise ValueError("a slot span needs one key and one rate per slot")
+        if any(slot.service_ref != service_ref for slot in slots):
+            raise ValueError(f"a slot span holds slots of one service ({service_ref})")
+        self.service_ref = service_ref
+        self.slots = tuple(slots)
+        self.rates = tuple(rates)
+        self.by_key: dict[str, tuple[ScheduledVisit, int, date, int]] = {}  # key -> (slot, cell, day, minutes)
+        self.key_at: dict[datetime, str] = {}  # UTC start -> key
+        self.minutes_by: dict[int, int] = {}  # cell (a local day and a rate, see _cell) -> minutes
+        self.count_by: dict[date, int] = {}
+        for slot, key, rate in zip(self.slots, keys, rates, strict=True):
+            day = slot.start.date()
+            cell = _cell(day, rate)
+            self.by_key[key] = (slot, cell, day, slot.minutes)
+            self.key_at[slot.start.astimezone(UTC)] = key
+            self.minutes_by[cell] = self.minutes_by.get(cell, 0) + slot.minutes
+            self.count_by[day] = self.count_by.get(day, 0) + 1
+        self.minutes = sum(slot.minutes for slot in self.slots)
+        # Two slots at one start (or one key): the pairing is then not obvious; see SlotBook.
+        self.repeats = len(self.key_at) != len(self.slots) or len(self.by_key) != len(self.slots)
+
+
 class SlotBook:
-    """One package's slots with their keys (in the database's spelling) and their rates (the
-    rate of the slot's own plan version and day), built once per package."""
+    """One package's slots (the spans of its plan versions' patterns up to a date), by service."""
 
-    slots: Sequence[ScheduledVisit]
-    keys: Sequence[str]
-    rates: Sequence[Decimal]
-    _index: dict[str, dict[str, int]] | None = field(default=None, repr=False)
-    _ambiguous: frozenset[tuple[str, str]] | None = field(default=None, repr=False)
+    def __init__(self, spans: Sequence[SlotSpan]) -> None:
+        self.spans = tuple(spans)
+        self.by_key: dict[str, dict[str, tuple[ScheduledVisit, int, date, int]]] = {}
+        self.key_at: dict[str, dict[datetime, str]] = {}
+        self.ambiguous: dict[str, set[datetime]] = {}
+        sizes: dict[str, int] = {}
+        for span in self.spans:
+            self.by_key.setdefault(span.service_ref, {}).update(span.by_key)
+            self.key_at.setdefault(span.service_ref, {}).update(span.key_at)
+            sizes[span.service_ref] = sizes.get(span.service_ref, 0) + len(span.slots)
+        for service, size in sizes.items():
+            if len(self.key_at[service]) != size or len(self.by_key[service]) != size or any(s.repeats for s in self.spans if s.service_ref == service):
+                # Starts two slots share: no simple visit is summarised there (taken out of the index).
+                seen: dict[datetime, int] = {}
+                for span in self.spans:
+                    if span.service_ref == service:
+                        for slot in span.slots:
+                            at = slot.start.astimezone(UTC)
+                            seen[at] = seen.get(at, 0) + 1
+                twice = {at for at, n in seen.items() if n > 1}
+                self.ambiguous[service] = twice
+                index = {k: v for k, v in self.by_key[service].items() if v[0].start.astimezone(UTC) not in twice}
+                self.by_key[service] = index
+                self.key_at[service] = {at: k for at, k in self.key_at[service].items() if at not in twice}
+        self.count = sum(len(span.slots) for span in self.spans)
+        self.minutes = sum(span.minutes for span in self.spans)
 
-    def __post_init__(self) -> None:
-        if not len(self.slots) == len(self.keys) == len(self.rates):
-            raise ValueError("a slot book needs one key and one rate per slot")
+    @classmethod
+    def of(cls, slots: Sequence[ScheduledVisit], keys: Sequence[str], rates: Sequence[Decimal]) -> "SlotBook":
+        """A book from aligned lists of slots, keys and rates (one span per service)."""
+        grouped: dict[str, tuple[list, list, list]] = {}
+        for slot, key, rate in zip(slots, keys, rates, strict=True):
+            found = grouped.setdefault(slot.service_ref, ([], [], []))
+            found[0].append(slot)
+            found[1].append(key)
+            found[2].append(rate)
+        return cls([SlotSpan(service, *lists) for service, lists in grouped.items()])
 
-    def index(self) -> dict[str, dict[str, int]]:
-        """key -> slot position, by service; keys whose start two slots share are left out."""
-        if self._index is None:
-            index: dict[str, dict[str, int]] = {}
-            starts: dict[tuple[str, str], int] = {}
-            for position, (slot, key) in enumerate(zip(self.slots, self.keys, strict=True)):
-                index.setdefault(slot.service_ref, {})[key] = position
-                start = (slot.service_ref, key.split("/", 1)[0])
-                starts[start] = starts.get(start, 0) + 1
-            ambiguous = frozenset(start for start, n in starts.items() if n > 1)
-            if ambiguous:
-                for service, keys in index.items():
-                    for key in [k for k in keys if (service, k.split("/", 1)[0]) in ambiguous]:
-                        del keys[key]
-            self._index, self._ambiguous = index, ambiguous
-        return self._index
+    def slots(self) -> list[ScheduledVisit]:
+        return [slot for span in self.spans for slot in span.slots]
+
+
+def _start(key: str) -> str:
+    return key.split("/", 1)[0]
 
 
 def not_at_a_slot(book: SlotBook, simple: Iterable[SimpleVisits], visits: Iterable[DeliveredVisit] = ()) -> dict[str, set[str]]:
@@ -198,24 +263,27 @@ def not_at_a_slot(book: SlotBook, simple: Iterable[SimpleVisits], visits: Iterab
     is planned then. Those visits must be read in full and judged one by one (:func:`tally`
     refuses a summary that has any). Empty for a package delivered at its slots' times.
     """
-    index = book.index()
     found: dict[str, set[str]] = {}
-    others = {(v.service_ref, v.planned_start.astimezone(UTC)) for v in visits}
+    others: dict[str, list[datetime]] = {}
+    for visit in visits:
+        others.setdefault(visit.service_ref, []).append(visit.planned_start.astimezone(UTC))
     for group in simple:
-        keys = group.keys()
-        slots = index.get(group.service_ref, {})
-        starts = [key.split("/", 1)[0] for key in keys]
-        bad = set()
-        for key, start in zip(keys, starts, strict=True):
-            position = slots.get(key)
-            if position is None or (others and (group.service_ref, book.slots[position].start.astimezone(UTC)) in others):
-                bad.add(start)
-        if len(set(starts)) != len(starts):  # two simple visits at one start
+        slots = book.by_key.get(group.service_ref, {})
+        odd = [code.split(";", 1)[0] for code in group.odd]
+        keys = set(group.full)
+        keys.update(odd)
+        bad = {_start(key) for key in keys.difference(slots)}
+        if len(keys) != len(group.full) + len(odd):  # two simple visits with one key
             seen: set[str] = set()
-            for start in starts:
-                if start in seen:
-                    bad.add(start)
-                seen.add(start)
+            for key in (*group.full, *odd):
+                if key in seen:
+                    bad.add(_start(key))
+                seen.add(key)
+        key_at = book.key_at.get(group.service_ref, {})
+        for at in others.get(group.service_ref, ()):
+            key = key_at.get(at)
+            if key is not None and key in keys:
+                bad.add(_start(key))
         if bad:
             found.setdefault(group.service_ref, set()).update(bad)
     return found
@@ -259,7 +327,7 @@ def match_exact_first(slots: Sequence[ScheduledVisit], visits: Sequence[Delivere
     """
     slot_at: dict[tuple[str, datetime], list[ScheduledVisit]] = {}
     for slot in slots:
-        slot_at.setdefault((slot.service_ref, slot.start.astimezone(UTC)), []).append(slot)
+        slot_at.setdefault((slot.service_ref, slot.utc_start), []).append(slot)
     visit_at: dict[tuple[str, datetime], list[DeliveredVisit]] = {}
     for visit in visits:
         visit_at.setdefault((visit.service_ref, visit.planned_start.astimezone(UTC)), []).append(visit)
@@ -273,7 +341,7 @@ def match_exact_first(slots: Sequence[ScheduledVisit], visits: Sequence[Delivere
     paired = {id(v) for _, v in pairs}
     rest_visits = [v for v in visits if id(v) not in paired]
     rest = match(rest_slots, rest_visits, rules) if rest_slots or rest_visits else MatchResult((), (), ())
-    slot_key = lambda s: (s.start.astimezone(UTC), s.service_ref, s.minutes, s.pattern_index)  # noqa: E731 - delivery._slot_key
+    slot_key = lambda s: (s.utc_start, s.service_ref, s.minutes, s.pattern_index)  # noqa: E731 - delivery._slot_key
     matched = sorted([*pairs, *rest.matched], key=lambda pair: slot_key(pair[0]))
     return MatchResult(tuple(matched), rest.unmatched_slots, rest.unplanned)
 
@@ -303,49 +371,75 @@ def tally(
     stray = not_at_a_slot(book, simple, visits)
     if stray:
         raise ValueError(f"simple visits not at a slot of their own: {sorted((s, sorted(v)[:3]) for s, v in stray.items())}")
-    index = book.index()
-    taken: set[int] = set()
-    odd_paid: dict[int, int] = {}  # slot position -> payable minutes of its odd visit
+    # Money for every slot at its planned minutes, less the slots a simple visit did not take in
+    # full (the odd ones are added back at what they pay); the other visits are priced one by one.
+    minutes_by: dict[int, int] = {}
+    count_by: dict[date, int] = {}
+    for span in book.spans:
+        for key, minutes in span.minutes_by.items():
+            minutes_by[key] = minutes_by.get(key, 0) + minutes
+        for day, n in span.count_by.items():
+            count_by[day] = count_by.get(day, 0) + n
+    rest_slots: list[ScheduledVisit] = []
     full = odd = under = seconds = 0
     carers: set[str] = set()
+    groups = {group.service_ref: group for group in simple}
+    if len(groups) != len(simple):
+        raise ValueError("one summary per service")
+    for service, slots in book.by_key.items():
+        group = groups.get(service)
+        taken = set(group.full) if group is not None else set()
+        paid_odd: dict[str, tuple[int, bool]] = {}
+        if group is not None:
+            for code in group.odd:
+                key, paid, flag = code.split(";")
+                paid_odd[key] = (int(paid), flag == "1")
+        for key in slots.keys() - taken:
+            slot, cell, day, minutes = slots[key]
+            found = paid_odd.get(key)
+            if found is None:
+                minutes_by[cell] -= minutes
+                count_by[day] -= 1
+                rest_slots.append(slot)
+                continue
+            paid = found[0]
+            minutes_by[cell] -= minutes - paid
+            if not paid:
+                count_by[day] -= 1
+            if found[1]:
+                under += 1
+        if group is not None:
+            full += len(group.full)
+            odd += len(group.odd)
+            seconds += group.seconds
+            carers.update(c for c in group.carers if c)
+    for service, twice in book.ambiguous.items():  # slots left out of the index: always judged one by one
+        for span in book.spans:
+            if span.service_ref != service:
+                continue
+            for slot, rate in zip(span.slots, span.rates, strict=True):
+                if slot.start.astimezone(UTC) in twice:
+                    rest_slots.append(slot)
+                    day = slot.start.date()
+                    minutes_by[_cell(day, rate)] -= slot.minutes
+                    count_by[day] -= 1
     for group in simple:
-        positions = index.get(group.service_ref, {})
-        for key in group.full:
-            taken.add(positions[key])
-        for code in group.odd:
-            key, paid, flag = code.split(";")
-            position = positions[key]
-            taken.add(position)
-            odd_paid[position] = int(paid)
-            under += flag == "1"
-        full += len(group.full)
-        odd += len(group.odd)
-        seconds += group.seconds
-        carers.update(c for c in group.carers if c)
-    rest_slots = [slot for position, slot in enumerate(book.slots) if position not in taken]
+        if group.service_ref not in book.by_key and (group.full or group.odd):
+            raise ValueError(f"simple visits of {group.service_ref!r}, a service with no slots")
+
     rec = classify(match_exact_first(rest_slots, visits, rules), now=now, rules=rules, carer_genders=carer_genders, preferred_gender=preferred_gender)
     counts = dict(rec.counts)
-    counts["scheduled"] = len(book.slots)
+    counts["scheduled"] = book.count
     counts["delivered"] += full + odd
     counts["under_minimum"] += under
-
-    # Money: the simple visits at their slots' days and rates, the rest one by one.
-    minutes_by: dict[tuple[date, Decimal], int] = {}
-    paid_by_day: dict[date, int] = {}
-    for position in taken:
-        slot = book.slots[position]
-        paid = odd_paid.get(position, slot.minutes)
-        if not paid:
-            continue
-        day, rate = slot.start.date(), book.rates[position]
-        minutes_by[(day, rate)] = minutes_by.get((day, rate), 0) + paid
-        paid_by_day[day] = paid_by_day.get(day, 0) + 1
     priced: dict[date, tuple[int, Decimal]] = {}
-    for (day, rate), minutes in minutes_by.items():
-        n, value = priced.get(day, (0, _ZERO))
-        priced[day] = (n, _EXACT.add(value, _EXACT.multiply(minutes, rate)))
-    for day, n in paid_by_day.items():
-        priced[day] = (n, priced[day][1])
+    for cell, minutes in minutes_by.items():
+        if minutes:
+            day, rate = _CELL_VALUES[cell]
+            value = _EXACT.multiply(minutes, rate)
+            priced[day] = (0, _EXACT.add(priced[day][1], value) if day in priced else value)
+    for day, (_, value) in list(priced.items()):
+        priced[day] = (count_by[day], value)
     delivered_visits = [line.visit for line in rec.delivered if line.visit is not None]
     for day, (n, value) in priced_by_day(plans, delivered_visits, rules).items():
         had_n, had = priced.get(day, (0, _ZERO))
@@ -361,7 +455,7 @@ def tally(
         unplanned=rec.unplanned,
         cancelled_by_person=rec.cancelled_by_person,
         pending=rec.pending,
-        planned_minutes=sum(slot.minutes for slot in book.slots),
+        planned_minutes=book.minutes,
         delivered_minutes=divide(rec.delivered_microseconds + seconds * 1_000_000, 60_000_000),
         recent_carers=tuple(sorted(recent)),
         priced=dict(sorted(priced.items())),
@@ -388,10 +482,16 @@ def priced_by_day(plans: Sequence[tuple[date, Plan]], visits: Iterable[Delivered
     for visit in visits:
         if visit.status != "completed":
             continue  # pays nothing (payable_minutes)
-        minutes = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=rules)
+        start, end = visit.actual_start, visit.actual_end
+        paid = None
+        if start is not None and end is not None and not start.microsecond and not end.microsecond:
+            paid = _payable_seconds((end - start) // _SECOND, visit.planned_minutes, rules)  # payable_minutes, in whole numbers
+        minutes = paid if paid is not None else payable_minutes(
+            planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=rules
+        )  # fmt: skip
         if not minutes:
             continue
-        day = visit.planned_start.astimezone(LONDON).date()
+        day = _london_day(visit.planned_start)
         index = versions.get(day)
         if index is None:
             index = versions[day] = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
@@ -407,6 +507,19 @@ def priced_by_day(plans: Sequence[tuple[date, Plan]], visits: Iterable[Delivered
         value = _EXACT.multiply(minutes, rates[key].rate_for(day))  # type: ignore[union-attr]
         out[day] = (count_by[day], _EXACT.add(out[day][1], value) if day in out else value)
     return out
+
+
+_LONDON_DAYS: dict[datetime, date] = {}
+
+
+def _london_day(moment: datetime) -> date:
+    """The London date of an instant (visit times repeat across people: each converted once)."""
+    found = _LONDON_DAYS.get(moment)
+    if found is None:
+        if len(_LONDON_DAYS) > 200_000:
+            _LONDON_DAYS.clear()
+        found = _LONDON_DAYS[moment] = moment.astimezone(LONDON).date()
+    return found
 
 
 def spend_between(priced: Mapping[date, tuple[int, Decimal]], first: date, last: date) -> Decimal:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import decimal
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -151,20 +151,20 @@ def _stored_rate_minutes(value: Decimal) -> Decimal:
     return value.quantize(_STORED_PLACES, rounding=ROUND_HALF_UP, context=_WIDE)
 
 
-def _visit_entries(package: Package, visits: Iterable[DeliveredVisit], first: date, last: date) -> list[Wanted]:
+def _visit_entries(package: Package, visits: Iterable[DeliveredVisit], first: date, last: date, days: frozenset[date] | None = None) -> list[Wanted]:
     """Each completed visit from ``first`` to ``last`` at its payable minutes and the rate of the plan in force that day."""
     ordered = sorted(package.plans, key=lambda pair: pair[0])
     wanted: list[Wanted] = []
     seen: dict[str, int] = {}
     rates: dict[tuple[date, str], Decimal | None] = {}
     for visit in sorted(visits, key=lambda v: (v.planned_start, v.visit_ref)):
+        day = visit.planned_start.astimezone(LONDON).date()
+        if not first <= day <= last or (days is not None and day not in days):
+            continue
         minutes = payable_minutes(
             planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=package.rules
         )
         if not minutes:
-            continue
-        day = visit.planned_start.astimezone(LONDON).date()
-        if not first <= day <= last:
             continue
         key = (day, visit.service_ref)
         if key not in rates:  # the rate of the version in force that day (a year has a few hundred days)
@@ -197,6 +197,13 @@ def _completed_visits(person: Person, first: date, last: date, rules: Monitoring
     return [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows.values_list(*fields)]
 
 
+def _refs_repeat(person: Person) -> bool:
+    """Whether two of the person's visits share a ref (from two providers)."""
+    from django.db.models import Count
+
+    return Visit.objects.filter(person=person).values("ref").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
 def _transaction_entries(person: Person, first: date, last: date) -> list[Wanted]:
     rows = Transaction.objects.filter(person=person, date__gte=first, date__lte=last).select_related("account").order_by("date", "ref")
     wanted = []
@@ -207,12 +214,33 @@ def _transaction_entries(person: Person, first: date, last: date) -> list[Wanted
     return wanted
 
 
-def wanted_entries(package: Package, as_of: date, visits: Iterable[DeliveredVisit] | None = None) -> list[Wanted]:
-    """Every derived entry the package should hold at the end of ``as_of`` (London)."""
+def wanted_entries(package: Package, as_of: date, visits: Iterable[DeliveredVisit] | None = None, days: Collection[date] | None = None) -> list[Wanted]:
+    """Every derived entry the package should hold at the end of ``as_of`` (London); with ``days``, those dated on them."""
     budget = package.plan.budget
     if as_of < budget.start_date:
         raise InvalidInput(f"{as_of.isoformat()} is before the budget starts ({budget.start_date.isoformat()})")
     upto = min(as_of, budget.end_date)
+    wanted = _fixed_entries(budget, upto)
+    if package.is_direct_payment:
+        # A direct payment's spending is the money out of its account (the person's own assistants are paid from it).
+        wanted += _transaction_entries(package.person, budget.start_date, upto)
+    elif days is None:
+        if visits is None:
+            visits = _completed_visits(package.person, budget.start_date, upto, package.rules)
+        wanted += _visit_entries(package, visits, budget.start_date, upto)
+    elif days:
+        first, last = max(min(days), budget.start_date), min(max(days), upto)
+        if first <= last:
+            if visits is None:
+                visits = _completed_visits(package.person, first, last, package.rules)
+            wanted += _visit_entries(package, visits, first, last, days=frozenset(days))
+    if days is not None:
+        wanted = [item for item in wanted if item.day in days]
+    return wanted
+
+
+def _fixed_entries(budget, upto: date) -> list[Wanted]:
+    """The allocation (less the person's contributions over the period) and the contributions up to ``upto``."""
     contributions, contributed = _contributions(budget, upto)
     allocation = budget.annual_amount - contributed
     source = f"allocation:{budget.start_date.isoformat()}"
@@ -221,15 +249,7 @@ def wanted_entries(package: Package, as_of: date, visits: Iterable[DeliveredVisi
     if contributed:
         text += f", less the person's contributions of {contributed}"
     wanted = [Wanted.of(d.Entry(source, budget.start_date, d.EntryKind.ALLOCATION, amount=max(allocation, Decimal(0)), description=text[:300]))]
-    wanted += contributions
-    if package.is_direct_payment:
-        # A direct payment's spending is the money out of its account (the person's own assistants are paid from it).
-        wanted += _transaction_entries(package.person, budget.start_date, upto)
-    else:
-        if visits is None:
-            visits = _completed_visits(package.person, budget.start_date, upto, package.rules)
-        wanted += _visit_entries(package, visits, budget.start_date, upto)
-    return wanted
+    return wanted + contributions
 
 
 # -- the sync ----------------------------------------------------------------------------------
@@ -290,12 +310,13 @@ def _insert(rows: list[tuple]) -> None:
         cursor.executemany(sql, values)
 
 
-def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
+def ledger_sync(view_or_person, as_of: date | None = None, *, days: Collection[date] | None = None) -> SyncResult:
     """Append to the stored ledger what the package's rows say it should hold at the end of ``as_of``.
 
     ``view_or_person`` is a ``monitoring.services.PackageView`` (its completed visits are used, so
-    nothing is read twice) or a :class:`Person` (everything is read here). Raises NotFound without a
-    plan in force on ``as_of`` and InvalidInput before the budget starts.
+    nothing is read twice) or a :class:`Person` (everything is read here). With ``days``, only the
+    entries dated on those days are compared (:func:`digests_differ` finds the days that differ).
+    Raises NotFound without a plan in force on ``as_of`` and InvalidInput before the budget starts.
     """
     if hasattr(view_or_person, "reconciliation"):
         view = view_or_person
@@ -306,12 +327,17 @@ def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
         if as_of is None:
             raise InvalidInput("say as at which date to bring the ledger up to")
     package = package_at(person, as_of)
-    wanted = wanted_entries(package, as_of, visits)
+    if days is not None and not package.is_direct_payment and _refs_repeat(person):
+        days = None  # "visit:REF#2" numbers a repeated ref by its place among all the person's visits: compare them all
+    wanted = wanted_entries(package, as_of, visits, days)
     upto = min(as_of, package.plan.budget.end_date)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=person.pk).first()  # one sync of a person at a time
         fields = ("id", "account", "source_ref", "kind", "day", "amount", "rate_minutes", "reverses_id")
-        stored = list(LedgerEntry.objects.filter(budget=package.budget_row).values_list(*fields))
+        stored = LedgerEntry.objects.filter(budget=package.budget_row)
+        if days is not None:
+            stored = stored.filter(day__in=sorted(days))
+        stored = list(stored.values_list(*fields))
         reversed_ids = {row[7] for row in stored if row[7]}
         live = {(row[1], row[2]): row for row in stored if row[7] is None and row[0] not in reversed_ids and row[2].startswith(DERIVED_PREFIXES)}
         by_key = {item.key: item for item in wanted}
@@ -330,6 +356,117 @@ def ledger_sync(view_or_person, as_of: date | None = None) -> SyncResult:
     if new_rows or reversals:
         log.info("ledger sync person=%s added=%s reversed=%s", person.pk, len(new_rows), len(reversals))
     return SyncResult(person.ref, as_of, len(new_rows), len(reversals), unchanged)
+
+
+# -- digests: is the stored ledger in step, without reading every entry? ------------------------
+#
+# A digest sums a ledger's derived entries (reversals net off what they cancel) by account and
+# kind: how many stand, their value in millionths (a visit's rate-minutes, else its amount; both
+# are stored to at most 6 places), and that value weighted by the day's number. The recompute
+# compares the stored digest (one grouped query for many budgets) with the one the package's
+# figures give; only when they differ are the days compared, and only differing days synced.
+# Every balance on every date is a sum of those days' values, so a ledger whose digests agree
+# has every balance right; which visit each entry names is the sync's own construction.
+
+_EPOCH_DAY = date(1970, 1, 1)
+_MILLION = Decimal(1_000_000)
+Digest = dict[tuple[str, str], tuple[int, int, int]]
+
+
+def _micro(value: Decimal) -> int:
+    scaled = value * _MILLION
+    whole = int(scaled)
+    if whole != scaled:
+        raise ValueError(f"{value} has more than 6 decimal places")
+    return whole
+
+
+def _add_to(digest: dict, key: tuple[str, str], day: date, count: int, micro: int) -> None:
+    n, total, weighted = digest.get(key, (0, 0, 0))
+    digest[key] = (n + count, total + micro, weighted + micro * (day - _EPOCH_DAY).days)
+
+
+def wanted_digests(plan: Plan, as_of: date, *, priced: Mapping[date, tuple[int, Decimal]] = {}, transactions: Iterable[tuple] = ()) -> tuple[Digest, dict[date, Digest]]:
+    """The digest of the derived entries ``plan``'s budget should hold at the end of ``as_of``, in all and by day.
+
+    ``priced``: payable visits and rate-minutes by day (``domain.tally``) for a budget paid by
+    visit; ``transactions``: a direct payment account's ``(ref, date, amount, account ref)``.
+    """
+    budget = plan.budget
+    upto = min(as_of, budget.end_date)
+    total: dict = {}
+    by_day: dict[date, dict] = {}
+
+    def add(key, day, count, micro):
+        _add_to(total, key, day, count, micro)
+        _add_to(by_day.setdefault(day, {}), key, day, count, micro)
+
+    for item in _fixed_entries(budget, upto):
+        add((item.account, item.kind), item.day, 1, _micro(item.amount))
+    if budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT:
+        for _, day, amount, account in transactions:
+            if budget.start_date <= day <= upto:
+                add((account, d.EntryKind.PAYMENT_OUT.value if amount < 0 else d.EntryKind.MONEY_IN.value), day, 1, _micro(Decimal(amount)))
+    else:
+        for day, (count, rate_minutes) in priced.items():
+            if budget.start_date <= day <= upto and count:
+                add((d.BUDGET_ACCOUNT, d.EntryKind.VISIT.value), day, count, -_micro(rate_minutes))
+    return total, by_day
+
+
+def _digest_sql(by_day: bool) -> str:
+    table = LedgerEntry._meta.db_table
+    if connection.vendor == "sqlite":
+        micro = "CAST(ROUND((CASE WHEN kind = 'visit' THEN rate_minutes ELSE amount END) * 1000000) AS INTEGER)"
+        number = "CAST(julianday(day) - 2440587.5 AS INTEGER)"
+    else:
+        micro = "CAST(ROUND((CASE WHEN kind = 'visit' THEN rate_minutes ELSE amount END) * 1000000) AS BIGINT)"
+        number = "(day - DATE '1970-01-01')"
+    manual = ", ".join(f"'{k}'" for k in MANUAL_KINDS)
+    group = "budget_id, day, account, kind" if by_day else "budget_id, account, kind"
+    return (
+        f"SELECT {group}, SUM(CASE WHEN reverses_id IS NULL THEN 1 ELSE -1 END), SUM({micro}), SUM({micro} * {number}) "
+        f"FROM {table} WHERE council_id = %s AND budget_id IN ({{budgets}}) AND kind NOT IN ({manual}) AND day <= %s GROUP BY {group}"
+    )
+
+
+def stored_digests(*, council_id: int, budget_ids: Collection[int], as_of: date) -> dict[int, Digest]:
+    """The stored ledgers' digests (entries up to ``as_of``), by budget; a budget with none is left out."""
+    found: dict[int, dict] = {}
+    ids = sorted(set(budget_ids))
+    with connection.cursor() as cursor:
+        for at in range(0, len(ids), 500):
+            part = ids[at : at + 500]
+            cursor.execute(_digest_sql(False).format(budgets=", ".join(["%s"] * len(part))), [council_id, *part, as_of])
+            for budget_id, account, kind, n, micro, weighted in cursor.fetchall():
+                if n or micro:
+                    found.setdefault(budget_id, {})[(account, kind)] = (int(n), int(micro), int(weighted))
+    return found
+
+
+def stored_day_digests(*, council_id: int, budget_id: int, as_of: date) -> dict[date, Digest]:
+    found: dict[date, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_digest_sql(True).format(budgets="%s"), [council_id, budget_id, as_of])
+        for _, day, account, kind, n, micro, weighted in cursor.fetchall():
+            if n or micro:
+                day = day if isinstance(day, date) else date.fromisoformat(day)
+                found.setdefault(day, {})[(account, kind)] = (int(n), int(micro), int(weighted))
+    return found
+
+
+def _no_zeros(digest: Mapping) -> dict:
+    return {key: value for key, value in digest.items() if value[0] or value[1]}
+
+
+def days_out_of_step(*, council_id: int, budget_id: int, as_of: date, wanted: Mapping[date, Digest]) -> set[date]:
+    """The days whose stored entries differ from what is wanted (:func:`wanted_digests`)."""
+    stored = stored_day_digests(council_id=council_id, budget_id=budget_id, as_of=as_of)
+    return {day for day in set(stored) | set(wanted) if _no_zeros(stored.get(day, {})) != _no_zeros(wanted.get(day, {}))}
+
+
+def digests_agree(stored: Mapping | None, wanted: Mapping) -> bool:
+    return _no_zeros(stored or {}) == _no_zeros(wanted)
 
 
 # -- manual entries ----------------------------------------------------------------------------

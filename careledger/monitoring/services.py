@@ -23,7 +23,7 @@ from django.utils import timezone
 from careledger.domain.affordability import Affordability, affordability, recent_window
 from careledger.domain.alerts import Alert as DomainAlert
 from careledger.domain.alerts import PackageSnapshot, Transaction as DomainTransaction, evaluate
-from careledger.domain.delivery import DeliveredVisit, MatchResult, Reconciliation, classify, match
+from careledger.domain.delivery import DeliveredVisit, Reconciliation, classify
 from careledger.domain.ledger import Entry, EntryKind, spent, visit_entry
 from careledger.domain.localtime import LONDON
 from careledger.domain.money import rate_minutes_to_money
@@ -31,9 +31,9 @@ from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules, payable_minutes
 from careledger.domain.status import carers_seen, end_of_day, package_status
 from careledger.domain.schedules import ScheduledVisit
+from careledger.domain.tally import match_exact_first, priced_by_day, spend_between
 from careledger.ingest.merge import sql_datetime
 from careledger.ingest.models import Carer, Transaction, Visit
-from careledger.ledger.services import ledger_sync
 from careledger.records.errors import InvalidInput, NotFound
 from careledger.records.mapping import contract_rules, contract_thresholds, council_spend_policy, version_contract, version_to_domain
 from careledger.records.models import Person, PlanVersion
@@ -41,7 +41,7 @@ from careledger.records.scoping import Scope
 from careledger.outcomes import selectors as outcome_selectors
 from careledger.records.selectors import _in_force, plan_versions
 
-from .models import Alert, PackageStatus
+from .models import Alert
 
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.Overflow])  # sums and products of money never round
 
@@ -98,9 +98,54 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
     visits = [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows]
     genders = _carer_genders({(r[8], r[2]) for r in rows if r[2]})
     preferred = plan.person.preferences.carer_gender
-    reconciliation = classify(_match(slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
+    reconciliation = classify(match_exact_first(slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
 
     transactions = _transactions(person, budget.start_date, upto)
+    judged = judge(
+        person_ref=person.ref, as_of=as_of, plan=plan, plans=plans, rules=rules, thresholds=_thresholds(version),
+        spend_policy=council_spend_policy(scope.council), reconciliation=reconciliation, recent_carers=carers_seen(visits, now),
+        priced=priced_by_day(plans, visits, rules), transactions=transactions, refunds=_refunds(person.pk, version.budget_id),
+        review=outcome_selectors.review_state(person=person, plan=plan, as_of=as_of),
+    )  # fmt: skip
+    return PackageView(person, as_of, plan, judged.status, reconciliation, judged.affordability, judged.alerts, judged.ledger)
+
+
+@dataclass(frozen=True)
+class Judged:
+    status: dict
+    affordability: Affordability
+    alerts: tuple[DomainAlert, ...]
+    ledger: tuple[Entry, ...]  # a direct payment's ledger (allocation and money out); empty otherwise
+
+
+def judge(
+    *,
+    person_ref: str,
+    as_of: date,
+    plan: Plan,
+    plans: list[tuple[date, Plan]],
+    rules: MonitoringRules,
+    thresholds,
+    spend_policy,
+    reconciliation,
+    recent_carers: tuple[str, ...],
+    priced: dict,
+    transactions,
+    refunds: list[tuple[date, Decimal]],
+    review,
+    raised: frozenset[str] = frozenset(),
+) -> Judged:
+    """The status, affordability and alerts of a package from its reconciled visits, shared by
+    :func:`package_view` (every visit judged) and ``monitoring.batch`` (``domain.tally``).
+
+    ``priced``: each local day's payable visits and rate-minutes (``tally.priced_by_day``);
+    ``transactions``: the direct payment account's lines up to as_of (objects with ``ref``,
+    ``date``, ``amount``, ``counterparty`` and ``description``); ``refunds``: ``(day, amount)`` of
+    the refunds posted to the budget's stored ledger; ``raised``: causes raised before, which the
+    weekly visit rules may leave out.
+    """
+    budget = plan.budget
+    upto = min(as_of, budget.end_date)
     is_dp = budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT
     # A direct payment's spending is the money out of its account (the visits are the person's own
     # assistants, paid from it); otherwise it is each completed visit at its payable minutes and rate.
@@ -109,8 +154,8 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         spend = lambda first, last: spent(ledger, first, last)  # noqa: E731
     else:
         ledger = ()
-        spend = _visit_spend(plans, visits, rules)
-    spend = _less_refunds(spend, person, version.budget_id)
+        spend = lambda first, last: rate_minutes_to_money(spend_between(priced, first, last))  # noqa: E731
+    spend = _less_refunds(spend, refunds)
     first_last = recent_window(budget.start_date, upto)
     aff = affordability(
         budget=budget.annual_amount,
@@ -123,23 +168,22 @@ def package_view(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
         dp_balance=_dp_balance(transactions) if is_dp and transactions else None,
         dp_surplus_weeks=rules.dp_surplus_weeks,
     )
-    review = outcome_selectors.review_state(person=person, plan=plan, as_of=as_of)
-    due = review.next_review_due
-    status = package_status(person_ref=person.ref, as_of=as_of, reconciliation=reconciliation, affordability=aff, review=review)
+    status = package_status(person_ref=person_ref, as_of=as_of, reconciliation=reconciliation, affordability=aff, review=review)
     snapshot = PackageSnapshot(
-        person_ref=person.ref,
+        person_ref=person_ref,
         as_of=upto,
         mechanism=budget.delivery_mechanism,
         reconciliation=reconciliation,
         affordability=aff,
         transactions=tuple(DomainTransaction(t.ref, t.date, t.amount, t.counterparty or None, t.description or None) for t in transactions),
-        next_review_due=due,
-        preferred_gender=preferred,
-        recent_carers=carers_seen(visits, now),
-        thresholds=_thresholds(version),
-        spend_policy=council_spend_policy(scope.council),
+        next_review_due=review.next_review_due,
+        preferred_gender=plan.person.preferences.carer_gender,
+        recent_carers=recent_carers,
+        thresholds=thresholds,
+        spend_policy=spend_policy,
+        raised=raised,
     )
-    return PackageView(person, as_of, plan, status, reconciliation, aff, tuple(evaluate(snapshot)), ledger)
+    return Judged(status, aff, tuple(evaluate(snapshot)), ledger)
 
 
 # -- the status's heavy lifting, done once: a year of slots and visits per package ----------------
@@ -156,8 +200,9 @@ def _occurrences(pattern, anchor: date, first: date, last: date, service_ref: st
     return tuple(pattern.occurrences(anchor, first, last, service_ref=service_ref, pattern_index=index))
 
 
-def _spans(plans: list[tuple[date, Plan]], first: date, last: date):
-    """(service, the arguments of its pattern's slots) in force from ``first`` to ``last``, as ``costing.versioned_priced_visits`` takes them."""
+def _spans(plans: list[tuple[date, Plan]], first: date, last: date, *, with_plan: bool = False):
+    """(service, the arguments of its pattern's slots) in force from ``first`` to ``last``, as ``costing.versioned_priced_visits``
+    takes them; with ``with_plan``, (plan version, service, arguments)."""
     ordered = sorted(plans, key=lambda pair: pair[0])
     for index, (effective_from, plan) in enumerate(ordered):
         span_first = max(effective_from, first)
@@ -168,7 +213,8 @@ def _spans(plans: list[tuple[date, Plan]], first: date, last: date):
         within_first, within_last = max(span_first, budget.start_date), min(span_last, budget.end_date)
         for service in plan.services:
             for position, pattern in enumerate(service.visits):
-                yield service, (pattern, budget.start_date, within_first, within_last, service.ref, position)
+                span = (pattern, budget.start_date, within_first, within_last, service.ref, position)
+                yield (plan, service, span) if with_plan else (service, span)
 
 
 def _slots(plans: list[tuple[date, Plan]], first: date, last: date) -> list[ScheduledVisit]:
@@ -239,39 +285,15 @@ def _visit_rows(person_id: int, first: datetime, before: datetime) -> list[tuple
     return rows
 
 
-def _match(slots: list[ScheduledVisit], visits: list[DeliveredVisit], rules: MonitoringRules) -> MatchResult:
-    """``delivery.match``, with the common case first: a visit planned at exactly the start of a slot of its service.
-
-    Where exactly one slot and one visit share a service and start, the closest-first pairing takes
-    that pair (distance 0 comes first and nothing else competes for either); every other slot and
-    visit goes through ``delivery.match``. The result is in ``match``'s canonical order.
-    """
-    slot_at: dict[tuple[str, datetime], list[ScheduledVisit]] = {}
-    for slot in slots:
-        slot_at.setdefault((slot.service_ref, slot.start.astimezone(UTC)), []).append(slot)
-    visit_at: dict[tuple[str, datetime], list[DeliveredVisit]] = {}
-    for visit in visits:
-        visit_at.setdefault((visit.service_ref, visit.planned_start.astimezone(UTC)), []).append(visit)
-    pairs, rest_slots, rest_visits = [], [], []
-    for key, found in slot_at.items():
-        candidates = visit_at.get(key)
-        if len(found) == 1 and candidates is not None and len(candidates) == 1:
-            pairs.append((found[0], candidates[0]))
-        else:
-            rest_slots.extend(found)
-    paired = {id(v) for _, v in pairs}
-    rest_visits = [v for v in visits if id(v) not in paired]
-    rest = match(rest_slots, rest_visits, rules) if rest_slots or rest_visits else MatchResult((), (), ())
-    slot_key = lambda s: (s.start.astimezone(UTC), s.service_ref, s.minutes, s.pattern_index)  # noqa: E731 - delivery._slot_key
-    matched = sorted([*pairs, *rest.matched], key=lambda pair: slot_key(pair[0]))
-    return MatchResult(tuple(matched), rest.unmatched_slots, rest.unplanned)
-
-
 def _carer_genders(wanted: set[tuple[int, str]]) -> dict[str, str]:
     """Gender by carer ref, for the (provider, carer) pairs seen in the visits."""
     if not wanted:
         return {}
-    carers = Carer.objects.filter(provider_id__in={p for p, _ in wanted}, ref__in={r for _, r in wanted}).values_list("provider_id", "ref", "gender")
+    # In (provider, ref) order: a ref two providers use resolves the same way whichever visits are read.
+    carers = (
+        Carer.objects.filter(provider_id__in={p for p, _ in wanted}, ref__in={r for _, r in wanted})
+        .order_by("provider_id", "ref").values_list("provider_id", "ref", "gender")
+    )
     return {ref: gender for provider_id, ref, gender in carers if (provider_id, ref) in wanted}
 
 
@@ -303,67 +325,34 @@ def _ledger(plans: list[tuple[date, Plan]], budget, visits: list[DeliveredVisit]
     return tuple(entries)
 
 
-def _less_refunds(spend, person: Person, budget_id: int):
+def _refunds(person_id: int, budget_id: int) -> list[tuple[date, Decimal]]:
+    """The refunds posted to a budget's stored ledger: ``(day, amount)``."""
+    from careledger.ledger.models import LedgerEntry
+
+    return list(LedgerEntry.objects.filter(person_id=person_id, budget_id=budget_id, kind=EntryKind.REFUND.value).values_list("day", "amount"))
+
+
+def _less_refunds(spend, refunds: list[tuple[date, Decimal]]):
     """Spend less the refunds agreed and posted to the stored ledger (e.g. a settled dispute's credit).
 
     Refunds are the only spend that exists only in the ledger (they are posted by people, not
     derived from visits or transactions), and ``ledger.spent`` counts them, so the status must too.
     """
-    from careledger.ledger.models import LedgerEntry
-
-    rows = list(LedgerEntry.objects.filter(person=person, budget_id=budget_id, kind=EntryKind.REFUND.value).values_list("day", "amount"))
-    if not rows:
+    if not refunds:
         return spend
 
     def net(first: date, last: date) -> Decimal:
-        refunded = sum((Decimal(amount) for day, amount in rows if first <= day <= last), Decimal(0))
+        refunded = sum((Decimal(amount) for day, amount in refunds if first <= day <= last), Decimal(0))
         return spend(first, last) - refunded
 
     return net
 
 
-def _visit_spend(plans: list[tuple[date, Plan]], visits: list[DeliveredVisit], rules: MonitoringRules):
-    """Spend on visits between two dates: payable minutes x rate, summed as rate-minutes by day, divided once.
+def alerts_raise(view) -> list[Alert]:
+    """Store the view's alerts whose cause was never raised for this person; returns the new ones.
 
-    The same exact arithmetic as posting each visit to the ledger (``ledger.visit_entry``) and taking
-    ``ledger.spent``, without an entry object per visit (a year of visits is several hundred).
+    ``view``: a :class:`PackageView` or a ``monitoring.batch`` result (its ``person``, ``alerts`` and ``as_of``).
     """
-    ordered = sorted(plans, key=lambda pair: pair[0])
-    rates: dict[tuple[int, str], object] = {}
-    versions: dict[date, int] = {}
-    minutes_by: dict[tuple[date, tuple[int, str]], Decimal] = {}  # payable minutes by day and rate card
-    for visit in visits:
-        if visit.status != "completed":
-            continue  # pays nothing (payable_minutes)
-        minutes = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=visit.status, rules=rules)
-        if not minutes:
-            continue
-        day = _local_day(visit.planned_start)
-        index = versions.get(day)
-        if index is None:
-            index = versions[day] = max((i for i, (start, _) in enumerate(ordered) if start <= day), default=0)
-        key = (index, visit.service_ref)
-        if key not in rates:
-            rates[key] = next((s.rates for s in ordered[index][1].services if s.ref == visit.service_ref), None)
-        if rates[key] is None:
-            continue  # a service the plan does not have: not priced (it shows as unplanned)
-        minutes_by[(day, key)] = _EXACT.add(minutes_by.get((day, key), Decimal(0)), minutes)
-    by_day: dict[date, Decimal] = {}
-    for (day, key), minutes in minutes_by.items():  # sum(minutes x rate) = sum(minutes) x rate, exactly
-        by_day[day] = _EXACT.add(by_day.get(day, Decimal(0)), _EXACT.multiply(minutes, rates[key].rate_for(day)))
-
-    def spend(first: date, last: date) -> Decimal:
-        total = Decimal(0)
-        for day, value in by_day.items():
-            if first <= day <= last:
-                total = _EXACT.add(total, value)
-        return rate_minutes_to_money(total)
-
-    return spend
-
-
-def alerts_raise(view: PackageView) -> list[Alert]:
-    """Store the view's alerts whose cause was never raised for this person; returns the new ones."""
     known = set(Alert.objects.filter(person=view.person).values_list("cause", flat=True))
     made = []
     for alert in view.alerts:
@@ -421,68 +410,44 @@ def alert_resolve(*, scope: Scope, alert_id: int, note: str = "") -> Alert:
 # -- stored statuses: refresh one, recompute a council ------------------------------------------
 
 
-def status_refresh(*, scope: Scope, person_ref: str, as_of: date) -> PackageView:
-    """Compute a package's status, raise its new alerts and store it for the portfolio."""
-    view = package_view(scope=scope, person_ref=person_ref, as_of=as_of)
-    ledger_sync(view, as_of)  # the stored ledger in step with the figures (careledger.ledger)
-    alerts_raise(view)
-    _store(view)
-    return view
+def status_refresh(*, scope: Scope, person_ref: str, as_of: date):
+    """Compute a package's status, bring its ledger in step, raise its new alerts and store it for the portfolio.
 
+    The set-based path (``monitoring.batch.refresh``); returns its result (``status``,
+    ``affordability``, ``alerts``, ``person``...).
+    """
+    from . import batch
 
-def _store(view: PackageView) -> PackageStatus:
-    s = view.status
-    rags = (s["followed"]["rag"], s["affordable"]["rag"], s["working"]["rag"])
-    order = PackageStatus.RAG_ORDER
-    first_service = view.plan.services[0] if view.plan.services else None
-    row, _ = PackageStatus.objects.update_or_create(
-        person=view.person,
-        defaults={
-            "council_id": view.person.council_id,
-            "as_of": view.as_of,
-            "computed_at": timezone.now(),
-            "mechanism": view.plan.budget.delivery_mechanism.value,
-            "provider_ref": first_service.provider_ref if first_service else "",
-            "followed": rags[0],
-            "affordable": rags[1],
-            "working": rags[2],
-            "worst": min(order[r] for r in rags),
-            "reds": sum(1 for r in rags if r == "red"),
-            "budget": Decimal(s["affordable"]["budget"]),
-            "spent": Decimal(s["affordable"]["spent"]),
-            "forecast_variance": Decimal(s["affordable"]["forecast_variance"]),
-            "open_alerts": Alert.objects.filter(person=view.person).exclude(status=Alert.Status.RESOLVED).count(),
-            "status": s,
-        },
-    )
-    return row
+    return batch.refresh(scope=scope, person_ref=person_ref, as_of=as_of)
 
 
 @dataclass(frozen=True)
 class RecomputeResult:
     packages: int
     failed: dict[str, str]  # person ref -> why (no plan in force, budget not started)
+    counts: dict[str, int] | None = None  # ledgers synced, entries appended, alerts raised, statuses stored
 
 
-def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False) -> RecomputeResult:
-    """Recompute (and store) the status of every package in the scope, or only the stale ones."""
+def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, workers: int | None = None) -> RecomputeResult:
+    """Recompute (and store) the status of every package in the scope, or only the stale ones.
+
+    Set-based (``monitoring.batch``): the statuses are computed over ``workers`` processes
+    (default: one per core, up to 8), then each package's ledger is brought in step where its
+    digest differs, new alerts are raised and the statuses stored, a chunk per transaction.
+    """
+    from . import batch
+
     people = scope.people().filter(care_plan__isnull=False).order_by("ref")
     if only_stale:
         people = people.filter(id__in=stale_people(scope=scope))
-    done, failed = 0, {}
-    for ref in people.values_list("ref", flat=True):
-        try:
-            with transaction.atomic():
-                status_refresh(scope=scope, person_ref=ref, as_of=as_of)
-            done += 1
-        except (NotFound, InvalidInput) as error:
-            failed[ref] = str(error)
-    return RecomputeResult(done, failed)
+    outcomes, failed = batch.compute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers)
+    counts = batch.store(outcomes, council_id=scope.council.pk, as_of=as_of)
+    return RecomputeResult(len(outcomes), failed, counts)
 
 
 def stale_people(*, scope: Scope):
     """People whose stored status is older than their delivery data or plan, or who have none."""
-    from django.db.models import Exists, F, OuterRef, Q
+    from django.db.models import Exists, OuterRef, Q
 
     from careledger.ingest.models import DeliveryFigures
     from careledger.ledger.models import LedgerEntry

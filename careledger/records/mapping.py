@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Iterable
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
 from careledger.domain import plans as d
@@ -17,50 +19,139 @@ from . import models as m
 from .errors import InvalidInput
 
 
-def budget_to_domain(budget: m.Budget) -> d.Budget:
-    return d.Budget(
-        annual_amount=budget.annual_amount,
-        start_date=budget.start_date,
-        end_date=budget.end_date,
-        delivery_mechanism=d.DeliveryMechanism(budget.delivery_mechanism),
-        weekly_contribution=budget.weekly_contribution,
-        funding=tuple(d.Funding(d.FundingSource(f.source), f.annual_amount) for f in budget.funding.all()),
+# -- building the domain's values from plain stored values -------------------------------------
+# One definition each, shared by version_to_domain (model instances) and records.bulk (rows).
+
+
+def visit_pattern_from_row(start_time: time, minutes: int, days: str, rrule: str) -> DomainVisitPattern:
+    """A stored visit pattern: ``days`` comma-separated RFC 5545 codes ("" for none), ``rrule`` "" for none."""
+    return DomainVisitPattern(start=start_time, minutes=minutes, days=tuple(x for x in days.split(",") if x), rrule=rrule or None)
+
+
+def service_from_row(
+    *,
+    ref: str,
+    provider_ref: str,
+    standard_rate: Decimal,
+    weekend_rate: Decimal | None,
+    bank_holiday_rate: Decimal | None,
+    service_component: str,
+    visits: tuple[DomainVisitPattern, ...],
+) -> d.Service:
+    return d.Service(
+        ref=ref,
+        provider_ref=provider_ref,
+        rates=RateCard(standard_rate, weekend_rate, bank_holiday_rate),
+        visits=visits,
+        service_component=service_component,
     )
+
+
+def outcome_from_row(ref: str, text: str, domain: str) -> d.Outcome:
+    return d.Outcome(ref, text, d.AscotDomain(domain))
+
+
+def budget_from_row(
+    *,
+    annual_amount: Decimal,
+    start_date: date,
+    end_date: date,
+    delivery_mechanism: str,
+    weekly_contribution: Decimal,
+    funding: Iterable[tuple[str, Decimal]],
+    account_ref: str | None = None,
+) -> d.Budget:
+    """A budget row with its funding rows as ``(source, annual_amount)`` pairs, in their stored order."""
+    return d.Budget(
+        annual_amount=annual_amount,
+        start_date=start_date,
+        end_date=end_date,
+        delivery_mechanism=d.DeliveryMechanism(delivery_mechanism),
+        weekly_contribution=weekly_contribution,
+        funding=tuple(d.Funding(d.FundingSource(source), amount) for source, amount in funding),
+        account_ref=account_ref,
+    )
+
+
+def account_ref_from_budget_data(budget_data: dict) -> str | None:
+    """The direct payment account a version names: ``budget.account_ref`` of its own document (None if absent).
+
+    It lives in the version's document because the budget row is shared by versions.
+    """
+    return budget_data.get("account_ref")
+
+
+def plan_from_rows(
+    *,
+    person_ref: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date | None,
+    carer_gender: str,
+    known_carers_only: bool,
+    budget: d.Budget,
+    services: tuple[d.Service, ...],
+    outcomes: tuple[d.Outcome, ...],
+    review_every_weeks: int | None,
+    contingency: str,
+) -> d.Plan:
+    """A plan from a person's row and a version's row (its preferences: ``carer_gender`` "" for none)."""
+    return d.Plan(
+        person=d.Person(person_ref, given_name, family_name, birth_date, d.Preferences(carer_gender or None, known_carers_only)),
+        budget=budget,
+        services=services,
+        outcomes=outcomes,
+        review_every_weeks=review_every_weeks,
+        contingency=contingency,
+    )
+
+
+def _budget_kwargs(budget: m.Budget) -> dict:
+    return {
+        "annual_amount": budget.annual_amount,
+        "start_date": budget.start_date,
+        "end_date": budget.end_date,
+        "delivery_mechanism": budget.delivery_mechanism,
+        "weekly_contribution": budget.weekly_contribution,
+        "funding": ((f.source, f.annual_amount) for f in budget.funding.all()),
+    }
+
+
+def budget_to_domain(budget: m.Budget) -> d.Budget:
+    return budget_from_row(**_budget_kwargs(budget))
 
 
 def version_to_domain(version: m.PlanVersion) -> d.Plan:
-    """A stored plan version as a domain Plan. Prefetch services, patterns, outcomes and budget funding."""
+    """A stored plan version as a domain Plan. Prefetch services, patterns, outcomes and budget funding.
+
+    :mod:`careledger.records.bulk` builds the same values from rows for many people at once.
+    """
     person = version.plan.person
     services = tuple(
-        d.Service(
+        service_from_row(
             ref=service.ref,
             provider_ref=service.provider.ref,
-            rates=RateCard(service.standard_rate, service.weekend_rate, service.bank_holiday_rate),
-            visits=tuple(
-                DomainVisitPattern(
-                    start=p.start_time,
-                    minutes=p.minutes,
-                    days=tuple(x for x in p.days.split(",") if x),
-                    rrule=p.rrule or None,
-                )
-                for p in service.visit_patterns.all()
-            ),
+            standard_rate=service.standard_rate,
+            weekend_rate=service.weekend_rate,
+            bank_holiday_rate=service.bank_holiday_rate,
             service_component=service.service_component,
+            visits=tuple(visit_pattern_from_row(p.start_time, p.minutes, p.days, p.rrule) for p in service.visit_patterns.all()),
         )
         for service in version.services.all()
     )
-    return d.Plan(
-        person=d.Person(
-            person.ref,
-            person.given_name,
-            person.family_name,
-            person.birth_date,
-            d.Preferences(version.carer_gender or None, version.known_carers_only),
+    return plan_from_rows(
+        person_ref=person.ref,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        birth_date=person.birth_date,
+        carer_gender=version.carer_gender,
+        known_carers_only=version.known_carers_only,
+        budget=budget_from_row(
+            **_budget_kwargs(version.budget),
+            account_ref=account_ref_from_budget_data((version.document or {}).get("budget", {})),
         ),
-        # The account is named in the version's own document: the budget row is shared by versions.
-        budget=dataclasses.replace(budget_to_domain(version.budget), account_ref=(version.document or {}).get("budget", {}).get("account_ref")),
         services=services,
-        outcomes=tuple(d.Outcome(o.ref, o.text, d.AscotDomain(o.domain)) for o in version.outcomes.all()),
+        outcomes=tuple(outcome_from_row(o.ref, o.text, o.domain) for o in version.outcomes.all()),
         review_every_weeks=version.review_every_weeks,
         contingency=version.contingency,
     )

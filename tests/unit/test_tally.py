@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,10 @@ CARERS = {"C-ANN": "female", "C-BOB": "male", "C-SAM": " Female ", "C-KIM": "", 
 STARTS = (date(2026, 10, 19), date(2026, 12, 21), date(2027, 3, 22))  # a clock change back, Christmas, a clock change forward
 
 
-def plan_versions(start: date, change_after: int | None) -> list[tuple[date, object]]:
+def plan_versions(start: date, change_after: int | None, clash: bool = False) -> list[tuple[date, object]]:
     """Mary's plan with a second service (its own weekend and bank-holiday rates) from ``start``;
-    optionally a second version ``change_after`` days later with other rates and a moved visit."""
+    optionally a second version ``change_after`` days later with other rates and a moved visit,
+    and (``clash``) a Sunday pattern starting when the daily lunch call does."""
     raw = json.loads(MARY.read_text())
     raw["budget"].update(start_date=start.isoformat(), end_date=(start + timedelta(days=363)).isoformat())
     raw["services"].append(
@@ -41,6 +43,8 @@ def plan_versions(start: date, change_after: int | None) -> list[tuple[date, obj
          "visits": [{"days": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], "start": "12:30", "minutes": 30},
                     {"rrule": "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", "start": "14:00", "minutes": 45}]}  # fmt: skip
     )
+    if clash:
+        raw["services"][1]["visits"].append({"days": ["SU"], "start": "12:30", "minutes": 20})
     versions = [(start, parse_plan(json.dumps(raw)))]
     if change_after is not None:
         raw["services"][0]["rates"] = {"standard": "13.10", "weekend": "14.00"}
@@ -51,7 +55,7 @@ def plan_versions(start: date, change_after: int | None) -> list[tuple[date, obj
 
 def book_for(versions, first: date, last: date) -> SlotBook:
     priced = list(versioned_priced_visits(versions, first, last))
-    return SlotBook([p.visit for p in priced], [f"{utc_text(p.visit.start)}/{p.visit.minutes}" for p in priced], [p.rate for p in priced])
+    return SlotBook.of([p.visit for p in priced], [f"{utc_text(p.visit.start)}/{p.visit.minutes}" for p in priced], [p.rate for p in priced])
 
 
 FATES = ("unreported", "simple", "simple", "simple", "late", "short", "little_short", "a_bit_long", "missed", "cancelled_by_provider",
@@ -61,7 +65,7 @@ FATES = ("unreported", "simple", "simple", "simple", "late", "short", "little_sh
 @st.composite
 def packages(draw):
     start = draw(st.sampled_from(STARTS))
-    versions = plan_versions(start, draw(st.one_of(st.none(), st.integers(1, 12))))
+    versions = plan_versions(start, draw(st.one_of(st.none(), st.integers(1, 12))), clash=draw(st.booleans()))
     upto = start + timedelta(days=draw(st.integers(0, 16)))
     rules = MonitoringRules(
         late_after_minutes=draw(st.sampled_from([15, 30])),
@@ -75,7 +79,7 @@ def packages(draw):
     book = book_for(versions, start, upto)
     visits: list[DeliveredVisit] = []
     carer = lambda: draw(st.sampled_from(sorted(CARERS)))  # noqa: E731
-    for n, slot in enumerate(book.slots):
+    for n, slot in enumerate(book.slots()):
         fate = draw(st.sampled_from(FATES))
         planned, minutes, status = slot.start, slot.minutes, "completed"
         begin, lasted = planned + timedelta(minutes=draw(st.integers(-5, 10))), minutes + draw(st.integers(0, 6))
@@ -117,7 +121,7 @@ def packages(draw):
 
 def reference(versions, book: SlotBook, visits, rules, now, preferred):
     genders = {ref: g for ref, g in CARERS.items() if g is not None}
-    rec = classify(match(book.slots, visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
+    rec = classify(match(book.slots(), visits, rules), now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
     return rec, priced_by_day(versions, visits, rules), carers_seen(visits, now)
 
 
@@ -195,7 +199,7 @@ def test_a_package_delivered_as_planned_is_all_summary():
     upto = STARTS[0] + timedelta(days=13)  # across the clocks going back on 25 October
     book = book_for(versions, STARTS[0], upto)
     visits = [DeliveredVisit(f"V{n}", "P1", s.service_ref, "C-ANN", s.start, s.minutes, s.start, s.start + timedelta(minutes=s.minutes), "completed")
-              for n, s in enumerate(book.slots)]  # fmt: skip
+              for n, s in enumerate(book.slots())]  # fmt: skip
     got, summary, rest = assert_same(versions, book, visits, MonitoringRules(), upto, "female")
     assert rest == [] and sum(len(g.full) for g in summary) == len(visits) == got.counts["delivered"] == got.counts["scheduled"]
     # 13 of Mary's weeks' visits and the lunch calls, at 12.50 and 16.25 (weekend 18.50) an hour: the days add up to the plan's cost.
@@ -206,7 +210,7 @@ def test_simple_visits_at_a_slot_shared_by_another_visit_are_read_in_full():
     versions = plan_versions(STARTS[1], None)
     upto = STARTS[1] + timedelta(days=6)  # Christmas week: 25 and 28 December are bank holidays
     book = book_for(versions, STARTS[1], upto)
-    slot = book.slots[3]
+    slot = book.slots()[3]
     a = DeliveredVisit("A", "P1", slot.service_ref, "C-ANN", slot.start, slot.minutes, slot.start, slot.start + timedelta(minutes=slot.minutes), "completed")
     b = replace(a, visit_ref="B", status="missed", actual_start=None, actual_end=None)
     summary, rest = split(book, [a, b], MonitoringRules(), end_of_day(upto), None)
@@ -217,8 +221,8 @@ def test_simple_visits_at_a_slot_shared_by_another_visit_are_read_in_full():
 def test_a_summary_with_a_visit_away_from_its_slot_is_refused():
     versions = plan_versions(STARTS[0], None)
     book = book_for(versions, STARTS[0], STARTS[0])
-    stray = SimpleVisits("homecare", [f"{utc_text(book.slots[0].start + timedelta(minutes=5))}/{book.slots[0].minutes}"])
-    assert not_at_a_slot(book, [stray]) == {"homecare": {utc_text(book.slots[0].start + timedelta(minutes=5))}}
+    stray = SimpleVisits("homecare", [f"{utc_text(book.slots()[0].start + timedelta(minutes=5))}/{book.slots()[0].minutes}"])
+    assert not_at_a_slot(book, [stray]) == {"homecare": {utc_text(book.slots()[0].start + timedelta(minutes=5))}}
     with pytest.raises(ValueError, match="not at a slot"):
         tally(book=book, simple=[stray], visits=[], plans=versions, now=end_of_day(STARTS[0]), rules=MonitoringRules())
 
@@ -250,3 +254,21 @@ def test_under_the_minimum_travels_with_the_key():
     assert simple_parts(replace(visit, planned_minutes=15, actual_end=at + timedelta(minutes=15)), MonitoringRules()) == (15, False)
     assert simple_parts(visit, MonitoringRules(), frozenset({"C-ANN"})) is None  # a carer who may breach a preference
     assert simple_parts(replace(visit, actual_start=at + timedelta(minutes=31), actual_end=at + timedelta(minutes=61)), MonitoringRules()) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    seconds=st.integers(0, 4 * 3600), planned=st.integers(0, 180), basis=st.sampled_from(PAYMENT_BASES), rounding=st.sampled_from(ROUNDINGS),
+    step=st.sampled_from(ROUNDING_STEPS), tolerance=st.integers(0, 15),
+)  # fmt: skip
+def test_whole_number_payable_minutes_are_the_payment_rules(seconds, planned, basis, rounding, step, tolerance):
+    from careledger.domain.rules import payable_minutes
+    from careledger.domain.tally import _payable_seconds
+
+    rules = MonitoringRules(payment_basis=basis, rounding=rounding, rounding_step_minutes=step, payment_tolerance_minutes=tolerance)
+    got = _payable_seconds(seconds, planned, rules)
+    expected = payable_minutes(planned_minutes=planned, actual_minutes=Decimal(seconds) / 60, status="completed", rules=rules)
+    if got is None:
+        assert rounding == "none" and seconds % 60  # only a fraction of a minute is left to the Decimal path
+    else:
+        assert got == expected

@@ -1,0 +1,664 @@
+"""Statuses of many packages at once, set-based: what ``careledger recompute`` runs.
+
+:func:`monitoring.services.package_view` judges one package visit by visit, for the pages
+that show every visit. A council-year is 2,000 packages and 2 million visits; here the
+same figures come from a fixed number of queries for the whole council (plans, contracts,
+outcomes and reviews, refunds, direct payment transactions, carers) and two per package
+over its visits:
+
+* the **simple** visits (``domain.tally``: completed, on time, long enough, whole-second
+  clock times) are counted by the database, which sends each one's key (its planned start
+  and minutes; with its payable minutes if they differ) grouped by service and carer;
+* **every other visit** comes as a row and is judged one by one by ``delivery.match`` and
+  ``delivery.classify``, as on the package page. So do simple visits that are not alone at a
+  slot of their own, and those of a carer whose recorded gender could breach the person's
+  preference (a third, small query reads them).
+
+``domain.tally`` adds the two parts up; its property tests hold it to the one-by-one path,
+and ``tests/integration/test_recompute_agreement.py`` holds this module to
+``package_view`` on a generated council. :data:`SIMPLE_SQL` is the database's half of
+``tally.simple_parts`` (both spelt here side by side, for SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, models
+
+from careledger.domain.affordability import Affordability
+from careledger.domain.alerts import Alert as DomainAlert
+from careledger.domain.alerts import AlertThresholds, SpendPolicy
+from careledger.domain.delivery import DeliveredVisit
+from careledger.domain.plans import DeliveryMechanism, Plan
+from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
+from careledger.domain.status import ReviewState, end_of_day
+from careledger.domain.tally import SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, tally, utc_text
+from careledger.ingest.merge import sql_datetime
+from careledger.ingest.models import Carer, Transaction, Visit
+from careledger.outcomes.selectors import review_states
+from careledger.records.bulk import StoredVersion, contracts_by_id, versions_by_person
+from careledger.records.mapping import council_spend_policy
+from careledger.records.models import Person
+
+from . import services as _services
+
+__all__ = ["PackageResult", "statuses"]
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    """One package's status as at a date, with what it was judged from (for storing and the ledger)."""
+
+    person_id: int
+    person_ref: str
+    as_of: date
+    plan: Plan
+    version: StoredVersion
+    plans: tuple[tuple[date, Plan], ...]
+    rules: MonitoringRules
+    status: dict
+    tally: Tally
+    affordability: Affordability
+    alerts: tuple[DomainAlert, ...]
+    transactions: tuple[tuple, ...]  # a direct payment's (ref, date, amount, account ref) up to as_of
+    person: Person | None = None  # set by status_of and refresh
+
+
+# -- the council's plans, rules and everything read once ----------------------------------------
+
+
+def _in_force(versions: list[StoredVersion]) -> list[StoredVersion]:
+    """``records.selectors._in_force`` on stored versions: a later number on the same date replaces an earlier."""
+    by_date: dict[date, StoredVersion] = {}
+    for version in versions:
+        current = by_date.get(version.effective_from)
+        if current is None or version.number > current.number:
+            by_date[version.effective_from] = version
+    return [by_date[d] for d in sorted(by_date)]
+
+
+@dataclass(frozen=True)
+class _Package:
+    person_id: int
+    person_ref: str
+    version: StoredVersion
+    plans: tuple[tuple[date, Plan], ...]
+    plan: Plan
+    rules: MonitoringRules
+    thresholds: AlertThresholds
+
+
+def _packages(council_id: int, people: Mapping[int, str], as_of: date) -> tuple[dict[int, _Package], dict[str, str]]:
+    """The package in force on ``as_of`` of each person (as ``package_view`` finds it), and why not for the rest."""
+    from careledger.domain.alerts import DEFAULT_THRESHOLDS
+
+    versions = versions_by_person(council_id=council_id, person_ids=list(people))
+    contracts = contracts_by_id(council_id=council_id, contract_ids={v.contract_id for vs in versions.values() for v in vs if v.contract_id})
+    found, failed = {}, {}
+    for person_id, ref in people.items():
+        in_force = _in_force(versions.get(person_id, []))
+        current = [v for v in in_force if v.effective_from <= as_of]
+        if not current:
+            failed[ref] = f"person {ref!r} has no care plan in force on {as_of.isoformat()}"
+            continue
+        version = current[-1]
+        plans = tuple((v.effective_from, v.plan) for v in in_force if v.budget_id == version.budget_id)
+        budget = version.plan.budget
+        if as_of < budget.start_date:
+            failed[ref] = f"{as_of.isoformat()} is before the budget starts ({budget.start_date.isoformat()})"
+            continue
+        settings = contracts.get(version.contract_id) if version.contract_id else None
+        found[person_id] = _Package(
+            person_id, ref, version, plans, version.plan,
+            settings.rules if settings else DEFAULT_RULES, settings.thresholds if settings else DEFAULT_THRESHOLDS,
+        )  # fmt: skip
+    return found, failed
+
+
+# -- slots: each pattern's year expanded and keyed once per process ----------------------------
+
+
+@functools.lru_cache(maxsize=2048)  # a year of one pattern: ~400 slots keyed (a few hundred kB)
+def _span(span: tuple, rates) -> SlotSpan:
+    slots = _services._occurrences(*span)
+    return SlotSpan(span[4], slots, [f"{utc_text(s.start)}/{s.minutes}" for s in slots], [rates.rate_for(s.local_date) for s in slots])
+
+
+def slot_book(plans: Sequence[tuple[date, Plan]], first: date, last: date) -> SlotBook:
+    """The package's slots from ``first`` to ``last``, keyed as the query spells a visit's start
+    (naive UTC text), each at the rate of the first service with its ref in the slot's own plan version (as
+    ``tally.priced_by_day`` prices a visit)."""
+    spans = []
+    for plan, service, span in _services._spans(list(plans), first, last, with_plan=True):
+        card = next(s.rates for s in plan.services if s.ref == service.ref)
+        spans.append(_span(span, card))
+    return SlotBook(spans)
+
+
+# -- the visits: simple ones summarised by the database, the rest in full -----------------------
+
+_COLUMNS = "v.ref, v.service_ref, v.carer_ref, {planned}, v.planned_minutes, {actual_start}, {actual_end}, v.status, v.provider_id"
+
+
+def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]:
+    """The database's half of ``tally.simple_parts``: (is simple, payable minutes, under the minimum, key).
+
+    Integers from the rules are written into the SQL (they are checked whole numbers, see
+    ``MonitoringRules``). ``actual_seconds`` is stored by the import as check-out minus
+    check-in in whole seconds: with whole-second times, exactly the visit's duration.
+    """
+    secs, planned = "v.actual_seconds", "v.planned_minutes"
+    least = "MIN" if vendor == "sqlite" else "LEAST"
+    step = rules.rounding_step_minutes
+    rounded = {
+        "nearest": f"(({secs} + {30 * step}) / {60 * step} * {step})",
+        "up": f"(({secs} + {60 * step - 1}) / {60 * step} * {step})",
+        "down": f"({secs} / {60 * step} * {step})",
+        "none": f"({secs} / 60)",
+    }[rules.rounding]
+    if rules.payment_basis == "planned":
+        pay = planned
+    elif rules.payment_basis == "planned_within_tolerance":
+        pay = f"(CASE WHEN {secs} >= ({planned} - {rules.payment_tolerance_minutes}) * 60 THEN {planned} ELSE {least}({planned}, {rounded}) END)"
+    else:
+        pay = f"{least}({planned}, {rounded})"
+    whole_minutes = ""
+    if rules.rounding == "none" and rules.payment_basis != "planned":  # an odd clock pays a fraction of a minute: one by one
+        full = f"{secs} >= ({planned} - {rules.payment_tolerance_minutes}) * 60" if rules.payment_basis == "planned_within_tolerance" else "0 = 1"
+        whole_minutes = f" AND ({full} OR {secs} %% 60 = 0)"  # (%% is % once the parameters are put in)
+    if vendor == "sqlite":
+        # Stored as naive UTC text, 19 characters when the seconds are whole (Django's format).
+        times = "length(v.planned_start) = 19 AND length(v.actual_start) = 19 AND length(v.actual_end) = 19"
+        not_late = f"v.actual_start <= datetime(v.planned_start, '+{rules.late_after_minutes * 60} seconds')"
+        key = f"v.planned_start || '/' || {planned}"
+    else:
+        times = (
+            "v.planned_start = date_trunc('second', v.planned_start) AND v.actual_start = date_trunc('second', v.actual_start) "
+            "AND v.actual_end = date_trunc('second', v.actual_end)"
+        )
+        not_late = f"v.actual_start <= v.planned_start + interval '{rules.late_after_minutes * 60} seconds'"
+        key = f"CAST(v.planned_start AT TIME ZONE 'UTC' AS TEXT) || '/' || {planned}"  # spelt as SQLite stores it
+    simple = (
+        f"CASE WHEN v.status = 'completed' AND {secs} IS NOT NULL AND {times} AND {secs} * 100 >= {planned} * {60 * rules.short_below_percent} "
+        f"AND {not_late}{whole_minutes} THEN 1 ELSE 0 END"
+    )
+    under = f"(CASE WHEN {secs} < {rules.minimum_visit_minutes * 60} AND {planned} >= {rules.minimum_visit_minutes} THEN 1 ELSE 0 END)"
+    return simple, pay, under, key
+
+
+@functools.lru_cache(maxsize=64)
+def _queries(vendor: str, rules: MonitoringRules) -> tuple[str, str, str]:
+    """(simple visits grouped by service and carer, the other visits, simple visits by start or carer) for one person."""
+    simple, pay, under, key = simple_sql(vendor, rules)
+    table = Visit._meta.db_table
+    concat = (lambda x: f"group_concat({x})") if vendor == "sqlite" else (lambda x: f"string_agg({x}, ',')")
+    # Times as naive UTC text on both (PostgreSQL's own conversion to aware datetimes costs more than the query).
+    text = (lambda x: f"CAST({x} AS TEXT)") if vendor == "sqlite" else (lambda x: f"CAST({x} AT TIME ZONE 'UTC' AS TEXT)")
+    columns = _COLUMNS.format(planned=text("v.planned_start"), actual_start=text("v.actual_start"), actual_end=text("v.actual_end"))
+    window = "v.person_id = %s AND v.planned_start >= %s AND v.planned_start < %s"
+    odd = f"{key} || ';' || {pay} || ';' || {under}" if vendor == "sqlite" else f"{key} || ';' || CAST({pay} AS TEXT) || ';' || CAST({under} AS TEXT)"
+    grouped = (
+        f"SELECT v.service_ref, v.carer_ref, {concat(f'CASE WHEN {pay} = v.planned_minutes AND {under} = 0 THEN {key} END')}, "
+        f"{concat(f'CASE WHEN {pay} <> v.planned_minutes OR {under} = 1 THEN {odd} END')}, SUM(v.actual_seconds), "
+        f"SUM(CASE WHEN v.actual_start > %s AND v.actual_start <= %s THEN 1 ELSE 0 END) "
+        f"FROM {table} v WHERE {window} AND {simple} = 1 GROUP BY v.service_ref, v.carer_ref"
+    )
+    rest = f"SELECT {columns} FROM {table} v WHERE {window} AND {simple} = 0"
+    by_carer = f"SELECT {columns} FROM {table} v WHERE {window} AND {simple} = 1 AND v.carer_ref IN ({{carers}})"
+    at_starts = f"SELECT {columns} FROM {table} v WHERE v.person_id = %s AND v.planned_start IN ({{starts}}) AND {simple} = 1"  # looked up by the index
+    return grouped, rest, (by_carer, at_starts)
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n) if n else "NULL"
+
+
+def _start_value(vendor: str, start: str):
+    """A key's start as this database compares it (SQLite: the stored text; PostgreSQL: an instant)."""
+    if vendor == "sqlite":
+        return start
+    return datetime.fromisoformat(start).replace(tzinfo=UTC)
+
+
+def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
+    moment = _services._moment
+    if rows and (not isinstance(rows[0][3], datetime) or rows[0][3].tzinfo is None):
+        rows = [(r[0], r[1], r[2], moment(r[3]), r[4], moment(r[5]), moment(r[6]), r[7], r[8]) for r in rows]
+    make = DeliveredVisit.stored
+    return [make(r[0], person_ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows], rows
+
+
+@dataclass
+class _Visits:
+    simple: list[SimpleVisits]
+    rest: list[DeliveredVisit]
+    pairs: set[tuple[int, str]]  # (provider id, carer ref) of the visits read in full, for their genders
+
+
+def read_visits(person_id: int, person_ref: str, first: datetime, before: datetime, rules: MonitoringRules, book: SlotBook,
+                suspects: Collection[str], continuity: tuple[datetime, datetime]) -> _Visits:  # fmt: skip
+    """One person's visits planned from ``first`` to before ``before``: simple ones summarised, the rest in full.
+
+    ``suspects``: carers whose recorded gender differs from the person's preference; ``continuity``:
+    the window (exclusive, inclusive] in which a check-in makes a carer a recent one.
+    """
+    vendor = connection.vendor
+    grouped, rest_sql, picked_sql = _queries(vendor, rules)
+    window = [person_id, sql_datetime(first), sql_datetime(before)]
+    with connection.cursor() as cursor:
+        cursor.execute(grouped, [sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window])
+        groups: dict[tuple[str, str], list] = {}
+        out_carers: set[str] = set()
+        for service, carer, full, odd, seconds, recent in cursor.fetchall():
+            if carer and carer in suspects:
+                out_carers.add(carer)  # every visit of theirs is judged one by one
+                continue
+            groups[(service, carer)] = [full.split(",") if full else [], odd.split(",") if odd else [], int(seconds or 0), int(recent or 0)]
+        cursor.execute(rest_sql, window)
+        rest, rows = _rows_to_visits(cursor.fetchall(), person_ref)
+        by_carer, at_starts = picked_sql
+        spell = lambda r: r[3]  # noqa: E731 - the start as the key spells it (the query's own text)
+        fetch_carers = bool(out_carers)
+        seen: set[tuple] = set()  # (service, ref, provider) of the simple visits read in full so far
+        for _ in range(10):  # each round reads in full what cannot stay summarised; moving some can unseat others at their slot
+            simple = _summaries(groups)
+            stray = not_at_a_slot(book, simple, rest)
+            if not (fetch_carers or stray):
+                break
+            wanted = {(service, start) for service, starts in stray.items() for start in starts}
+            starts = sorted({start for _, start in wanted})
+            picked: list[tuple] = []
+            if fetch_carers:
+                cursor.execute(by_carer.format(carers=_placeholders(len(out_carers))), [*window, *sorted(out_carers)])
+                picked += cursor.fetchall()
+            for at in range(0, len(starts), 400):
+                part = starts[at : at + 400]
+                cursor.execute(at_starts.format(starts=_placeholders(len(part))), [person_id, *(_start_value(vendor, s) for s in part)])
+                picked += cursor.fetchall()
+            moved = []
+            for r in picked:  # one row found twice; other services' visits at a start, and the carers' read before, stay where they are
+                from_carers = fetch_carers and r[2] and r[2] in out_carers
+                if (r[1], r[0], r[8]) in seen or not (from_carers or ((r[1], spell(r)) in wanted and not (r[2] and r[2] in out_carers))):
+                    continue
+                seen.add((r[1], r[0], r[8]))
+                moved.append(r)
+            fetch_carers = False
+            more, more_rows = _rows_to_visits(moved, person_ref)
+            for visit, raw in zip(more, moved, strict=True):
+                if raw[2] and raw[2] in out_carers:
+                    continue  # their group was never kept
+                group = groups[(visit.service_ref, raw[2])]
+                key = f"{spell(raw)}/{visit.planned_minutes}"
+                if key in group[0]:
+                    group[0].remove(key)
+                else:
+                    group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
+                group[2] -= (visit.actual_end - visit.actual_start) // timedelta(seconds=1)
+                group[3] -= continuity[0] < visit.actual_start <= continuity[1]
+            rest += more
+            rows += more_rows
+        else:  # pragma: no cover - every round moves at least one visit, and there are finitely many
+            raise AssertionError(f"person {person_id}: simple visits still not at a slot after reading them in full")
+    return _Visits(simple, rest, {(r[8], r[2]) for r in rows if r[2]})
+
+
+def _summaries(groups: Mapping[tuple[str, str], list]) -> list[SimpleVisits]:
+    by_service: dict[str, list] = {}
+    for (service, carer), (full, odd, seconds, recent) in groups.items():
+        found = by_service.setdefault(service, [[], [], 0, []])
+        found[0] += full
+        found[1] += odd
+        found[2] += seconds
+        if recent > 0 and carer:
+            found[3].append(carer)
+    return [SimpleVisits(service, full, odd, seconds, carers) for service, (full, odd, seconds, carers) in by_service.items()]
+
+
+# -- one package -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Txn:
+    ref: str
+    date: date
+    amount: Decimal
+    counterparty: str
+    description: str
+    account_ref: str
+
+
+def suspects_for(preferred: str | None, carers: Mapping[str, set[str]]) -> frozenset[str]:
+    """Carer refs with any recorded gender (at any of the council's providers) other than ``preferred``.
+
+    A superset of the carers ``delivery.classify`` could count as a preference breach, so their
+    visits are judged one by one; empty when the person states no preference.
+    """
+    wanted = preferred.strip().lower() if preferred and preferred.strip() else None
+    if wanted is None:
+        return frozenset()
+    return frozenset(ref for ref, genders in carers.items() if any(g.strip() and g.strip().lower() != wanted for g in genders))
+
+
+def _judge_one(package: _Package, as_of: date, *, vendor: str, review: ReviewState, spend_policy: SpendPolicy, carers: _Carers,
+               transactions: Sequence[_Txn], refunds: list[tuple[date, Decimal]], raised: frozenset[str]) -> PackageResult:  # fmt: skip
+    plan, rules = package.plan, package.rules
+    budget = plan.budget
+    upto = min(as_of, budget.end_date)
+    now = end_of_day(upto)
+    plans = list(package.plans)
+    book = slot_book(plans, budget.start_date, upto)
+    window_start = end_of_day(budget.start_date - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
+    preferred = plan.person.preferences.carer_gender
+    continuity = (now.astimezone(UTC) - timedelta(weeks=4), now.astimezone(UTC))  # status.carers_seen's window
+    visits = read_visits(package.person_id, package.person_ref, window_start, now, rules, book, suspects_for(preferred, carers.genders), continuity)
+    genders = carers.of(visits.pairs) if preferred else {}  # genders only matter against a preference
+    figures = tally(book=book, simple=visits.simple, visits=visits.rest, plans=plans, now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
+    txns = sorted((t for t in transactions if budget.start_date <= t.date <= upto), key=lambda t: (t.date, t.ref))
+    judged = _services.judge(
+        person_ref=package.person_ref, as_of=as_of, plan=plan, plans=plans, rules=rules, thresholds=package.thresholds,
+        spend_policy=spend_policy, reconciliation=figures, recent_carers=figures.recent_carers, priced=figures.priced,
+        transactions=txns, refunds=refunds, review=review, raised=raised,
+    )  # fmt: skip
+    return PackageResult(
+        package.person_id, package.person_ref, as_of, plan, package.version, package.plans, rules, judged.status, figures,
+        judged.affordability, judged.alerts, tuple((t.ref, t.date, t.amount, t.account_ref) for t in txns),
+    )  # fmt: skip
+
+
+# -- many packages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Carers:
+    genders: dict[str, set[str]]  # every gender recorded for a ref, at any of the council's providers
+    by_pair: dict[tuple[int, str], str]  # (provider id, ref) -> gender
+
+    def of(self, pairs: Collection[tuple[int, str]]) -> dict[str, str]:
+        """``services._carer_genders(pairs)`` from what is loaded: by ref, in (provider, ref) order."""
+        found = {}
+        for pair in sorted(pairs):
+            gender = self.by_pair.get(pair)
+            if gender is not None:
+                found[pair[1]] = gender
+        return found
+
+
+def _council_carers(council_id: int) -> _Carers:
+    genders: dict[str, set[str]] = defaultdict(set)
+    by_pair = {}
+    for provider_id, ref, gender in Carer.objects.filter(council_id=council_id).values_list("provider_id", "ref", "gender"):
+        by_pair[(provider_id, ref)] = gender
+        if gender:
+            genders[ref].add(gender)
+    return _Carers(genders, by_pair)
+
+
+def _refunds(council_id: int, person_ids: Collection[int]) -> dict[tuple[int, int], list[tuple[date, Decimal]]]:
+    from careledger.domain.ledger import EntryKind
+    from careledger.ledger.models import LedgerEntry
+
+    found: dict[tuple[int, int], list] = defaultdict(list)
+    rows = LedgerEntry.objects.filter(council_id=council_id, kind=EntryKind.REFUND.value).values_list("person_id", "budget_id", "day", "amount")
+    wanted = set(person_ids)
+    for person_id, budget_id, day, amount in rows:
+        if person_id in wanted:
+            found[(person_id, budget_id)].append((day, amount))
+    return found
+
+
+def _transactions(council_id: int, person_ids: Collection[int]) -> dict[int, list[_Txn]]:
+    found: dict[int, list[_Txn]] = defaultdict(list)
+    if not person_ids:
+        return found
+    rows = Transaction.objects.filter(council_id=council_id, person_id__in=list(person_ids)).values_list(
+        "person_id", "ref", "date", "amount", "counterparty", "description", "account__ref"
+    )
+    for person_id, *values in rows:
+        found[person_id].append(_Txn(*values))
+    return found
+
+
+def statuses(*, council, people: Mapping[int, str], as_of: date, leave_out_raised: bool = False) -> tuple[dict[int, PackageResult], dict[str, str]]:
+    """Every package's status as at the end of ``as_of`` (London) for ``people`` (person id -> ref) of
+    ``council``, exactly as ``package_view`` gives it; and why some could not be judged (no plan in
+    force, budget not started), by ref. With ``leave_out_raised``, the weekly visit alerts already
+    raised are left out of each result's alerts (the recompute stores only new ones)."""
+    packages, failed = _packages(council.pk, people, as_of)
+    if not packages:
+        return {}, failed
+    vendor = connection.vendor
+    reviews = review_states(council_id=council.pk, plans={pid: p.plan for pid, p in packages.items()}, as_of=as_of)
+    policy = council_spend_policy(council)
+    refunds = _refunds(council.pk, packages)
+    dp = [pid for pid, p in packages.items() if p.plan.budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT]
+    transactions = _transactions(council.pk, dp)
+    carers = _council_carers(council.pk)
+    raised: dict[int, set[str]] = defaultdict(set)
+    if leave_out_raised:
+        from .models import Alert
+
+        wanted = set(packages)
+        for person_id, cause in Alert.objects.filter(council_id=council.pk).values_list("person_id", "cause"):
+            if person_id in wanted:
+                raised[person_id].add(cause)
+    results = {}
+    for pid, package in packages.items():
+        results[pid] = _judge_one(
+            package, as_of, vendor=vendor, review=reviews[pid], spend_policy=policy, carers=carers,
+            transactions=transactions.get(pid, ()), refunds=refunds.get((pid, package.version.budget_id), []),
+            raised=frozenset(raised.get(pid, ())),
+        )  # fmt: skip
+    return results, failed
+
+
+def status_of(*, scope, person_ref: str, as_of: date) -> PackageResult:
+    """One package's status, the set-based way (a handful of queries and two over its visits)."""
+    from dataclasses import replace
+
+    from careledger.records.errors import InvalidInput, NotFound
+
+    person = scope.person(person_ref)
+    results, failed = statuses(council=scope.council, people={person.pk: person.ref}, as_of=as_of)
+    if person.pk not in results:
+        why = failed.get(person.ref, f"person {person.ref!r} has no care plan in force on {as_of.isoformat()}")
+        raise (InvalidInput if "before the budget starts" in why else NotFound)(why)
+    return replace(results[person.pk], person=person)
+
+
+def refresh(*, scope, person_ref: str, as_of: date) -> PackageResult:
+    """:func:`status_of`, and then store it: its ledger in step, its new alerts raised, the status kept for the portfolio."""
+    result = status_of(scope=scope, person_ref=person_ref, as_of=as_of)
+    days = _ledger_days(scope.council.pk, [result], as_of)[result.person_id]
+    first = result.plan.services[0] if result.plan.services else None
+    outcome = Outcome(result.person_id, result.person_ref, result.version.budget_id, result.plan.budget.delivery_mechanism.value,
+                      first.provider_ref if first else "", result.status, result.alerts, days)  # fmt: skip
+    store([outcome], council_id=scope.council.pk, as_of=as_of)
+    return result
+
+
+# -- the recompute: compute in parallel, write once -----------------------------------------------
+
+
+ALL_DAYS = "all"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker hands back for one package: its status and alerts, and what its ledger needs."""
+
+    person_id: int
+    person_ref: str
+    budget_id: int
+    mechanism: str
+    provider_ref: str
+    status: dict
+    alerts: tuple[DomainAlert, ...]
+    ledger_days: frozenset[date] | str | None  # None: in step; the days to sync; or ALL_DAYS
+
+
+def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date) -> dict[int, frozenset[date] | str | None]:
+    """Which days of each package's stored ledger differ from its figures (``ledger.services`` digests)."""
+    from careledger.ledger import services as ledger
+
+    stored = ledger.stored_digests(council_id=council_id, budget_ids=[r.version.budget_id for r in results], as_of=as_of)
+    found: dict[int, frozenset[date] | str | None] = {}
+    for r in results:
+        if r.rules.rounding == "none" and r.rules.payment_basis != "planned":
+            found[r.person_id] = ALL_DAYS  # a clocked fraction of a minute is stored to 6 places: compare entry by entry
+            continue
+        total, by_day = ledger.wanted_digests(r.plan, as_of, priced=r.tally.priced, transactions=r.transactions)
+        if ledger.digests_agree(stored.get(r.version.budget_id), total):
+            found[r.person_id] = None
+        elif r.version.budget_id not in stored:
+            found[r.person_id] = ALL_DAYS  # nothing stored yet
+        else:
+            found[r.person_id] = frozenset(ledger.days_out_of_step(council_id=council_id, budget_id=r.version.budget_id, as_of=as_of, wanted=by_day))
+    return found
+
+
+def compute(council_id: int, people: Mapping[int, str], as_of: date) -> tuple[list[Outcome], dict[str, str]]:
+    """Statuses of ``people`` and what their ledgers need (reads only: what a worker process runs)."""
+    from careledger.records.models import Council
+
+    council = Council.objects.get(pk=council_id)
+    results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
+    days = _ledger_days(council_id, list(results.values()), as_of)
+    out = []
+    for pid, r in results.items():
+        first = r.plan.services[0] if r.plan.services else None
+        out.append(Outcome(pid, r.person_ref, r.version.budget_id, r.plan.budget.delivery_mechanism.value,
+                           first.provider_ref if first else "", r.status, r.alerts, days[pid]))  # fmt: skip
+    return out, failed
+
+
+def _compute_shard(args: tuple) -> tuple[list[Outcome], dict[str, str]]:
+    from careledger.audit.context import set_actor
+
+    council_id, people, as_of, actor = args
+    set_actor(actor)
+    try:
+        return compute(council_id, people, as_of)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def default_workers() -> int:
+    import os
+
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
+        return False  # a transaction's uncommitted rows are not seen by another connection
+    name = str(connection.settings_dict.get("NAME") or "")
+    return not (connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name))
+
+
+def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers: int | None = None) -> tuple[list[Outcome], dict[str, str]]:
+    """:func:`compute` for many people, split over ``workers`` processes (forked; in this one when
+    there is one, inside a transaction, or on an in-memory database)."""
+    from careledger.audit.context import current_actor
+
+    workers = default_workers() if workers is None else max(1, workers)
+    ids = sorted(people)
+    if workers == 1 or len(ids) < workers or not _can_fork():
+        return compute(council_id, people, as_of)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from django.db import connections
+
+    shards = [{pid: people[pid] for pid in ids[k::workers]} for k in range(workers)]
+    connections.close_all()  # each process opens its own
+    outcomes: list[Outcome] = []
+    failed: dict[str, str] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for found, why in pool.map(_compute_shard, [(council_id, shard, as_of, current_actor()) for shard in shards]):
+            outcomes += found
+            failed |= why
+    return outcomes, failed
+
+
+def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: int = 250) -> dict[str, int]:
+    """Bring the ledgers in step, raise new alerts and store the statuses, a chunk of packages per transaction."""
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from careledger.audit import trail
+    from careledger.audit.receivers import model_label
+    from careledger.ledger.services import ledger_sync
+
+    from .models import Alert, PackageStatus
+
+    counts = {"synced": 0, "appended": 0, "alerts": 0, "stored": 0}
+    order = PackageStatus.RAG_ORDER
+    for at in range(0, len(outcomes), chunk):
+        part = sorted(outcomes[at : at + chunk], key=lambda o: o.person_id)
+        ids = [o.person_id for o in part]
+        with transaction.atomic():
+            people = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
+            for o in part:
+                if o.ledger_days is not None:
+                    result = ledger_sync(people[o.person_id], as_of, days=None if o.ledger_days == ALL_DAYS else o.ledger_days)
+                    counts["synced"] += 1
+                    counts["appended"] += result.appended
+            known = set(Alert.objects.filter(person_id__in=ids).values_list("person_id", "cause"))
+            new = [
+                Alert(council_id=council_id, person_id=o.person_id, code=a.code, severity=a.severity, cause=a.cause, message=a.message,
+                      evidence=list(a.evidence), as_of=as_of)  # fmt: skip
+                for o in part for a in o.alerts if (o.person_id, a.cause) not in known
+            ]
+            if new:
+                try:
+                    with transaction.atomic():
+                        made = Alert.objects.bulk_create(new)
+                except IntegrityError:  # raised meanwhile by another process: once is enough, one at a time
+                    made = []  # (each save below writes its own audit entry, through the signals)
+                    for alert in new:
+                        try:
+                            with transaction.atomic():
+                                alert.save()
+                        except IntegrityError:
+                            continue
+                if made and any(m.pk is None for m in made):  # a database that returns no ids from a bulk insert
+                    ids_by = dict(((p, c), i) for i, p, c in Alert.objects.filter(person_id__in=ids).values_list("id", "person_id", "cause"))
+                    for m in made:
+                        m.pk = m.id = ids_by[(m.person_id, m.cause)]
+                if made:
+                    label = model_label(Alert)
+                    trail.record_many([{"action": "create", "model": label, "object_id": m.pk, "council_id": council_id,
+                                        "after": trail.snapshot(m)} for m in made])  # fmt: skip
+                counts["alerts"] += len(new)
+            open_alerts = dict(
+                Alert.objects.filter(person_id__in=ids).exclude(status=Alert.Status.RESOLVED).values_list("person_id")
+                .annotate(n=models.Count("id")).values_list("person_id", "n")
+            )  # fmt: skip
+            existing = dict(PackageStatus.objects.filter(person_id__in=ids).values_list("person_id", "id"))
+            now = timezone.now()
+            rows = []
+            for o in part:
+                s = o.status
+                rags = (s["followed"]["rag"], s["affordable"]["rag"], s["working"]["rag"])
+                rows.append(PackageStatus(
+                    id=existing.get(o.person_id), person_id=o.person_id, council_id=council_id, as_of=as_of, computed_at=now,
+                    mechanism=o.mechanism, provider_ref=o.provider_ref, followed=rags[0], affordable=rags[1], working=rags[2],
+                    worst=min(order[r] for r in rags), reds=sum(1 for r in rags if r == "red"),
+                    budget=Decimal(s["affordable"]["budget"]), spent=Decimal(s["affordable"]["spent"]),
+                    forecast_variance=Decimal(s["affordable"]["forecast_variance"]), open_alerts=open_alerts.get(o.person_id, 0), status=s,
+                ))  # fmt: skip
+            fields = [f.name for f in PackageStatus._meta.concrete_fields if not f.primary_key and f.name != "person"]
+            PackageStatus.objects.bulk_update([r for r in rows if r.id is not None], fields, batch_size=500)
+            PackageStatus.objects.bulk_create([r for r in rows if r.id is None], batch_size=500)
+            counts["stored"] += len(rows)
+    return counts
