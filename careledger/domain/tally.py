@@ -11,9 +11,8 @@ query) and send only their keys:
   mirrors) when it is ``completed``; its planned start, check-in and check-out are
   whole seconds; it did not start late against its planned start; it was not short
   against its planned minutes; and its carer is not one whose recorded gender could
-  breach the person's preference. It is *full* when it is paid its planned minutes and
-  is not under the minimum, else *odd* (its payable minutes and the under-minimum flag
-  travel with its key);
+  breach the person's preference. It is *full* when it is paid its planned minutes, else
+  *odd* (its payable minutes travel with its key); those under the minimum are counted;
 * its key is ``"<start>/<planned minutes>"``, the start as the database spells it (the
   caller chooses the spelling and builds the slots' keys the same way);
 * every simple visit must sit at exactly one slot: same service, same start, same
@@ -38,6 +37,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -50,6 +50,7 @@ from .schedules import ScheduledVisit
 from .status import carers_seen
 
 __all__ = [
+    "PricedDays",
     "SimpleVisits",
     "SlotBook",
     "Tally",
@@ -66,6 +67,7 @@ __all__ = [
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 _ZERO = Decimal(0)
 _SECOND = timedelta(seconds=1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -141,8 +143,9 @@ def _payable_seconds(seconds: int, planned: int, rules: MonitoringRules) -> int 
 class SimpleVisits:
     """The simple visits of one service, summarised.
 
-    * ``full``: keys of those paid their planned minutes and not under the minimum;
-    * ``odd``: ``"<key>;<payable minutes>;<1 if under the minimum else 0>"`` for the rest;
+    * ``full``: keys of those paid their planned minutes;
+    * ``odd``: ``"<key>;<payable minutes>"`` for the others;
+    * ``under``: how many of them were under the minimum (NICE QS123);
     * ``seconds``: their clocked seconds, summed;
     * ``carers``: their carers checked in within the continuity window (see :func:`tally`).
     """
@@ -152,9 +155,17 @@ class SimpleVisits:
     odd: Sequence[str] = ()
     seconds: int = 0
     carers: Iterable[str] = ()
+    under: int = 0
 
     def keys(self) -> list[str]:
         return [*self.full, *(code.split(";", 1)[0] for code in self.odd)]
+
+
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def _day_number(day: date) -> int:
+    return (day - _EPOCH_DAY).days
 
 
 _CELLS: dict[tuple[date, Decimal], int] = {}
@@ -180,7 +191,15 @@ class SlotSpan:
     ``rates`` are each slot's hourly rate (its plan version's card on its day).
     """
 
-    __slots__ = ("service_ref", "slots", "rates", "by_key", "key_at", "minutes_by", "count_by", "minutes", "repeats")
+    __slots__ = ("service_ref", "slots", "rates", "by_key", "key_at", "minutes_by", "count_by", "minutes", "repeats", "days", "running")
+
+    def between(self, first: date, last: date) -> tuple[int, Decimal, Decimal]:
+        """(slots, rate-minutes, day number x rate-minutes) of the days from ``first`` to ``last`` inclusive."""
+        low, high = bisect_left(self.days, first), bisect_right(self.days, last)
+        if high <= low:
+            return 0, _ZERO, _ZERO
+        a, b = self.running[low], self.running[high]
+        return b[0] - a[0], _EXACT.subtract(b[1], a[1]), _EXACT.subtract(b[2], a[2])
 
     def __init__(self, service_ref: str, slots: Sequence[ScheduledVisit], keys: Sequence[str], rates: Sequence[Decimal]) -> None:
         if not len(slots) == len(keys) == len(rates):
@@ -202,6 +221,16 @@ class SlotSpan:
             self.minutes_by[cell] = self.minutes_by.get(cell, 0) + slot.minutes
             self.count_by[day] = self.count_by.get(day, 0) + 1
         self.minutes = sum(slot.minutes for slot in self.slots)
+        # Running totals by day (count, rate-minutes, day number x rate-minutes) for sums over any days.
+        value_by: dict[date, Decimal] = {}
+        for slot, rate in zip(self.slots, self.rates, strict=True):
+            day = slot.start.date()
+            value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(slot.minutes, rate))
+        self.days = sorted(value_by)
+        self.running: list[tuple[int, Decimal, Decimal]] = [(0, _ZERO, _ZERO)]
+        for day in self.days:
+            n, value, weighted = self.running[-1]
+            self.running.append((n + self.count_by[day], _EXACT.add(value, value_by[day]), _EXACT.add(weighted, _EXACT.multiply(_day_number(day), value_by[day]))))
         # Two slots at one start (or one key): the pairing is then not obvious; see SlotBook.
         self.repeats = len(self.key_at) != len(self.slots) or len(self.by_key) != len(self.slots)
 
@@ -292,6 +321,60 @@ def not_at_a_slot(book: SlotBook, simple: Iterable[SimpleVisits], visits: Iterab
 # -- the tally -------------------------------------------------------------------------------------
 
 
+class PricedDays:
+    """Each local day's payable visits and their rate-minutes, as ``priced_by_day`` gives them, held as
+    whole slot spans (their running totals) plus what differs from them day by day: summed over any
+    days without a dictionary of every day (:meth:`between`, :meth:`totals`), or one by day when asked."""
+
+    def __init__(self, spans: Sequence[SlotSpan] = (), changes: Mapping[date, tuple[int, Decimal]] | None = None) -> None:
+        self.spans = tuple(spans)
+        self.changes = dict(changes or {})
+        self._by_day: dict[date, tuple[int, Decimal]] | None = None
+
+    def totals(self, first: date, last: date) -> tuple[int, Decimal, Decimal]:
+        """(payable visits, rate-minutes, day number x rate-minutes) of the days from ``first`` to ``last``."""
+        n, value, weighted = 0, _ZERO, _ZERO
+        for span in self.spans:
+            a, b, c = span.between(first, last)
+            n, value, weighted = n + a, _EXACT.add(value, b), _EXACT.add(weighted, c)
+        for day, (count, change) in self.changes.items():
+            if first <= day <= last:
+                n, value, weighted = n + count, _EXACT.add(value, change), _EXACT.add(weighted, _EXACT.multiply(_day_number(day), change))
+        return n, value, weighted
+
+    def between(self, first: date, last: date) -> Decimal:
+        return self.totals(first, last)[1]
+
+    def by_day(self) -> dict[date, tuple[int, Decimal]]:
+        if self._by_day is None:
+            found: dict[date, list] = {}
+            for span in self.spans:
+                for position, day in enumerate(span.days):
+                    n, value, _ = span.running[position + 1]
+                    before = span.running[position]
+                    here = found.setdefault(day, [0, _ZERO])
+                    here[0] += n - before[0]
+                    here[1] = _EXACT.add(here[1], _EXACT.subtract(value, before[1]))
+            for day, (count, change) in self.changes.items():
+                here = found.setdefault(day, [0, _ZERO])
+                here[0] += count
+                here[1] = _EXACT.add(here[1], change)
+            self._by_day = {day: (n, value) for day, (n, value) in sorted(found.items()) if n or value}
+        return self._by_day
+
+    def items(self):
+        return self.by_day().items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PricedDays):
+            return self.by_day() == other.by_day()
+        if isinstance(other, Mapping):
+            return self.by_day() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Tally:
     """The "followed" figures of a package, as :class:`delivery.Reconciliation` gives them.
@@ -315,7 +398,7 @@ class Tally:
     planned_minutes: int
     delivered_minutes: Decimal
     recent_carers: tuple[str, ...]
-    priced: Mapping[date, tuple[int, Decimal]]
+    priced: PricedDays
 
 
 def match_exact_first(slots: Sequence[ScheduledVisit], visits: Sequence[DeliveredVisit], rules: MonitoringRules) -> MatchResult:
@@ -373,14 +456,10 @@ def tally(
         raise ValueError(f"simple visits not at a slot of their own: {sorted((s, sorted(v)[:3]) for s, v in stray.items())}")
     # Money for every slot at its planned minutes, less the slots a simple visit did not take in
     # full (the odd ones are added back at what they pay); the other visits are priced one by one.
-    minutes_by: dict[int, int] = {}
+    minutes_by: dict[int, int] = {}  # changes from the spans' totals, by cell (a day and a rate)
     count_by: dict[date, int] = {}
-    for span in book.spans:
-        for key, minutes in span.minutes_by.items():
-            minutes_by[key] = minutes_by.get(key, 0) + minutes
-        for day, n in span.count_by.items():
-            count_by[day] = count_by.get(day, 0) + n
     rest_slots: list[ScheduledVisit] = []
+    loose: dict[str, dict[str, tuple]] = {}  # by service: the slots no simple visit took, by key
     full = odd = under = seconds = 0
     carers: set[str] = set()
     groups = {group.service_ref: group for group in simple}
@@ -389,28 +468,28 @@ def tally(
     for service, slots in book.by_key.items():
         group = groups.get(service)
         taken = set(group.full) if group is not None else set()
-        paid_odd: dict[str, tuple[int, bool]] = {}
+        paid_odd: dict[str, int] = {}
         if group is not None:
             for code in group.odd:
-                key, paid, flag = code.split(";")
-                paid_odd[key] = (int(paid), flag == "1")
+                key, paid = code.split(";")
+                paid_odd[key] = int(paid)
+        free = loose.setdefault(service, {})
         for key in slots.keys() - taken:
-            slot, cell, day, minutes = slots[key]
-            found = paid_odd.get(key)
-            if found is None:
-                minutes_by[cell] -= minutes
-                count_by[day] -= 1
-                rest_slots.append(slot)
+            entry = slots[key]
+            _, cell, day, minutes = entry
+            paid = paid_odd.get(key)
+            if paid is None:
+                minutes_by[cell] = minutes_by.get(cell, 0) - minutes
+                count_by[day] = count_by.get(day, 0) - 1
+                free[key] = entry
                 continue
-            paid = found[0]
-            minutes_by[cell] -= minutes - paid
+            minutes_by[cell] = minutes_by.get(cell, 0) - (minutes - paid)
             if not paid:
-                count_by[day] -= 1
-            if found[1]:
-                under += 1
+                count_by[day] = count_by.get(day, 0) - 1
         if group is not None:
             full += len(group.full)
             odd += len(group.odd)
+            under += group.under
             seconds += group.seconds
             carers.update(c for c in group.carers if c)
     for service, twice in book.ambiguous.items():  # slots left out of the index: always judged one by one
@@ -421,45 +500,133 @@ def tally(
                 if slot.start.astimezone(UTC) in twice:
                     rest_slots.append(slot)
                     day = slot.start.date()
-                    minutes_by[_cell(day, rate)] -= slot.minutes
-                    count_by[day] -= 1
+                    cell = _cell(day, rate)
+                    minutes_by[cell] = minutes_by.get(cell, 0) - slot.minutes
+                    count_by[day] = count_by.get(day, 0) - 1
     for group in simple:
         if group.service_ref not in book.by_key and (group.full or group.odd):
             raise ValueError(f"simple visits of {group.service_ref!r}, a service with no slots")
 
-    rec = classify(match_exact_first(rest_slots, visits, rules), now=now, rules=rules, carer_genders=carer_genders, preferred_gender=preferred_gender)
+    # A visit alone at the start of a slot nothing else took is paired with it whatever else is
+    # there (distance 0, no rival at 0, as for the simple ones) and judged here as classify would;
+    # the other visits and slots go through match and classify.
+    at_start: dict[tuple[str, datetime], list[DeliveredVisit]] = {}
+    for visit in visits:
+        at_start.setdefault((visit.service_ref, visit.planned_start.astimezone(UTC)), []).append(visit)
+    pinned: list[tuple[tuple, DeliveredVisit]] = []
+    generic: list[DeliveredVisit] = []
+    for (service, at), found in at_start.items():
+        key = book.key_at.get(service, {}).get(at)
+        free = loose.get(service)
+        entry = free.pop(key, None) if key is not None and free is not None and len(found) == 1 else None
+        if entry is None:
+            generic += found
+        else:
+            pinned.append((entry, found[0]))
+    rest_slots += [entry[0] for free in loose.values() for entry in free.values()]
+    rec = classify(match_exact_first(rest_slots, generic, rules), now=now, rules=rules, carer_genders=carer_genders, preferred_gender=preferred_gender)
+    judged = _judge_pinned(pinned, rules=rules, carer_genders=carer_genders or {}, preferred_gender=preferred_gender, plans=plans)
     counts = dict(rec.counts)
+    for name, lines in judged.buckets.items():
+        counts[name] += len(lines)
     counts["scheduled"] = book.count
-    counts["delivered"] += full + odd
+    counts["delivered"] += full + odd + judged.delivered
     counts["under_minimum"] += under
-    priced: dict[date, tuple[int, Decimal]] = {}
+
+    changes: dict[date, tuple[int, Decimal]] = {day: (n, _ZERO) for day, n in count_by.items()}
     for cell, minutes in minutes_by.items():
         if minutes:
             day, rate = _CELL_VALUES[cell]
-            value = _EXACT.multiply(minutes, rate)
-            priced[day] = (0, _EXACT.add(priced[day][1], value) if day in priced else value)
-    for day, (_, value) in list(priced.items()):
-        priced[day] = (count_by[day], value)
+            n, value = changes.get(day, (0, _ZERO))
+            changes[day] = (n, _EXACT.add(value, _EXACT.multiply(minutes, rate)))
     delivered_visits = [line.visit for line in rec.delivered if line.visit is not None]
-    for day, (n, value) in priced_by_day(plans, delivered_visits, rules).items():
-        had_n, had = priced.get(day, (0, _ZERO))
-        priced[day] = (had_n + n, _EXACT.add(had, value))
+    for day, (n, value) in (*priced_by_day(plans, delivered_visits, rules).items(), *judged.priced.items()):
+        had_n, had = changes.get(day, (0, _ZERO))
+        changes[day] = (had_n + n, _EXACT.add(had, value))
+
+    def merged(name: str) -> tuple[Line, ...]:
+        extra = judged.buckets.get(name)
+        ours = getattr(rec, name)
+        if not extra:
+            return ours
+        return tuple(sorted((*ours, *extra), key=_line_order))
 
     recent = set(carers_seen(visits, now, continuity_weeks)) | carers
     return Tally(
         counts=counts,
-        missed=rec.missed,
-        late=rec.late,
-        short=rec.short,
-        preference_breaches=rec.preference_breaches,
+        missed=merged("missed"),
+        late=merged("late"),
+        short=merged("short"),
+        preference_breaches=merged("preference_breaches"),
         unplanned=rec.unplanned,
-        cancelled_by_person=rec.cancelled_by_person,
-        pending=rec.pending,
+        cancelled_by_person=merged("cancelled_by_person"),
+        pending=merged("pending"),
         planned_minutes=book.minutes,
-        delivered_minutes=divide(rec.delivered_microseconds + seconds * 1_000_000, 60_000_000),
+        delivered_minutes=divide(rec.delivered_microseconds + judged.microseconds + seconds * 1_000_000, 60_000_000),
         recent_carers=tuple(sorted(recent)),
-        priced=dict(sorted(priced.items())),
+        priced=PricedDays(book.spans, changes),
     )
+
+
+def _line_order(line: Line) -> tuple[datetime, str]:
+    """``classify``'s order: what the line committed to, as an instant, then its ref."""
+    return (line.slot.utc_start if line.slot is not None else line.visit.planned_start.astimezone(UTC), line.ref)  # type: ignore[union-attr]
+
+
+@dataclass
+class _Pinned:
+    buckets: dict[str, list[Line]]
+    delivered: int
+    microseconds: int
+    priced: dict[date, tuple[int, Decimal]]
+
+
+def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str, str], preferred_gender: str | None, plans) -> _Pinned:
+    """``delivery.classify`` of slot-and-visit pairs (each visit at its slot's start), and their money
+    (``priced_by_day``'s arithmetic, at the slot's day and rate: the same day, version and card)."""
+    late_after = timedelta(minutes=rules.late_after_minutes)
+    short_below = rules.short_below_percent * 60_000_000
+    minimum = rules.minimum_visit_minutes * 60_000_000
+    preferred = preferred_gender.strip().lower() if preferred_gender and preferred_gender.strip() else None
+    buckets: dict[str, list[Line]] = {name: [] for name in ("missed", "late", "short", "under_minimum", "preference_breaches", "cancelled_by_person", "pending")}
+    delivered = microseconds = 0
+    value_by: dict[date, Decimal] = {}
+    count_by: dict[date, int] = {}
+    for (slot, cell, day, _), visit in pinned:
+        line = Line(slot, visit)
+        status = visit.status
+        if status in ("missed", "cancelled_by_provider"):
+            buckets["missed"].append(line)
+            continue
+        if status == "cancelled_by_person" or status == "in_progress":
+            buckets["cancelled_by_person" if status == "cancelled_by_person" else "pending"].append(line)
+            continue
+        delivered += 1
+        start, end = visit.actual_start, visit.actual_end
+        if start is not None and start.astimezone(UTC) > slot.utc_start + late_after:
+            buckets["late"].append(line)
+        if start is not None and end is not None:
+            lasted = (end.astimezone(UTC) - start.astimezone(UTC)) // _MICROSECOND
+            microseconds += lasted
+            if lasted * 100 < slot.minutes * short_below:
+                buckets["short"].append(line)
+            if lasted < minimum and slot.minutes >= rules.minimum_visit_minutes:
+                buckets["under_minimum"].append(line)
+        gender = carer_genders.get(visit.carer_ref) if visit.carer_ref is not None else None
+        if preferred and gender and gender.strip() and gender.strip().lower() != preferred:
+            buckets["preference_breaches"].append(line)
+        paid = None
+        if start is not None and end is not None and not start.microsecond and not end.microsecond:
+            paid = _payable_seconds((end - start) // _SECOND, visit.planned_minutes, rules)
+        if paid is None:
+            paid = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=status, rules=rules)
+        if paid:
+            rate = _CELL_VALUES[cell][1]
+            value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(paid, rate))
+            count_by[day] = count_by.get(day, 0) + 1
+    for lines in buckets.values():
+        lines.sort(key=_line_order)
+    return _Pinned(buckets, delivered, microseconds, {day: (count_by[day], value) for day, value in value_by.items()})
 
 
 # -- money -----------------------------------------------------------------------------------------
@@ -522,8 +689,10 @@ def _london_day(moment: datetime) -> date:
     return found
 
 
-def spend_between(priced: Mapping[date, tuple[int, Decimal]], first: date, last: date) -> Decimal:
+def spend_between(priced: Mapping[date, tuple[int, Decimal]] | PricedDays, first: date, last: date) -> Decimal:
     """The rate-minutes of the days from ``first`` to ``last`` inclusive, summed exactly (divide by 60 once, after)."""
+    if isinstance(priced, PricedDays):
+        return priced.between(first, last)
     total = _ZERO
     for day, (_, value) in priced.items():
         if first <= day <= last:

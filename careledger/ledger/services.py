@@ -386,32 +386,40 @@ def _add_to(digest: dict, key: tuple[str, str], day: date, count: int, micro: in
     digest[key] = (n + count, total + micro, weighted + micro * (day - _EPOCH_DAY).days)
 
 
-def wanted_digests(plan: Plan, as_of: date, *, priced: Mapping[date, tuple[int, Decimal]] = {}, transactions: Iterable[tuple] = ()) -> tuple[Digest, dict[date, Digest]]:
-    """The digest of the derived entries ``plan``'s budget should hold at the end of ``as_of``, in all and by day.
+def wanted_digests(plan: Plan, as_of: date, *, priced=None, transactions: Iterable[tuple] = (), by_day: bool = True) -> tuple[Digest, dict[date, Digest]]:
+    """The digest of the derived entries ``plan``'s budget should hold at the end of ``as_of``, in all and (``by_day``) by day.
 
-    ``priced``: payable visits and rate-minutes by day (``domain.tally``) for a budget paid by
-    visit; ``transactions``: a direct payment account's ``(ref, date, amount, account ref)``.
+    ``priced``: payable visits and rate-minutes by day (a ``domain.tally.PricedDays``, or a mapping
+    of day to (count, rate-minutes)) for a budget paid by visit; ``transactions``: a direct payment
+    account's ``(ref, date, amount, account ref)``.
     """
     budget = plan.budget
     upto = min(as_of, budget.end_date)
     total: dict = {}
-    by_day: dict[date, dict] = {}
+    days: dict[date, dict] = {}
 
     def add(key, day, count, micro):
         _add_to(total, key, day, count, micro)
-        _add_to(by_day.setdefault(day, {}), key, day, count, micro)
+        if by_day:
+            _add_to(days.setdefault(day, {}), key, day, count, micro)
 
     for item in _fixed_entries(budget, upto):
         add((item.account, item.kind), item.day, 1, _micro(item.amount))
+    visit = (d.BUDGET_ACCOUNT, d.EntryKind.VISIT.value)
     if budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT:
         for _, day, amount, account in transactions:
             if budget.start_date <= day <= upto:
                 add((account, d.EntryKind.PAYMENT_OUT.value if amount < 0 else d.EntryKind.MONEY_IN.value), day, 1, _micro(Decimal(amount)))
-    else:
+    elif priced is not None and not by_day and hasattr(priced, "totals"):
+        count, value, weighted = priced.totals(budget.start_date, upto)  # one sum over the running totals
+        if count:
+            n, micro, w = total.get(visit, (0, 0, 0))
+            total[visit] = (n + count, micro - _micro(value), w - _micro(weighted))
+    elif priced is not None:
         for day, (count, rate_minutes) in priced.items():
             if budget.start_date <= day <= upto and count:
-                add((d.BUDGET_ACCOUNT, d.EntryKind.VISIT.value), day, count, -_micro(rate_minutes))
-    return total, by_day
+                add(visit, day, count, -_micro(rate_minutes))
+    return total, days
 
 
 def _digest_sql(by_day: bool) -> str:

@@ -23,6 +23,7 @@ and ``tests/integration/test_recompute_agreement.py`` holds this module to
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from careledger.domain.delivery import DeliveredVisit
 from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
 from careledger.domain.status import ReviewState, end_of_day
-from careledger.domain.tally import SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, tally, utc_text
+from careledger.domain.tally import SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, simple_parts, tally, utc_text
 from careledger.ingest.merge import sql_datetime
 from careledger.ingest.models import Carer, Transaction, Visit
 from careledger.outcomes.selectors import review_states
@@ -143,9 +144,6 @@ def slot_book(plans: Sequence[tuple[date, Plan]], first: date, last: date) -> Sl
 
 # -- the visits: simple ones summarised by the database, the rest in full -----------------------
 
-_COLUMNS = "v.ref, v.service_ref, v.carer_ref, {planned}, v.planned_minutes, {actual_start}, {actual_end}, v.status, v.provider_id"
-
-
 def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]:
     """The database's half of ``tally.simple_parts``: (is simple, payable minutes, under the minimum, key).
 
@@ -194,25 +192,28 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
 
 @functools.lru_cache(maxsize=64)
 def _queries(vendor: str, rules: MonitoringRules) -> tuple[str, str, str]:
-    """(simple visits grouped by service and carer, the other visits, simple visits by start or carer) for one person."""
+    """For one person: the simple visits summarised by service; every other visit as a row; and simple
+    visits at given starts as rows (when they cannot stay summarised)."""
     simple, pay, under, key = simple_sql(vendor, rules)
     table = Visit._meta.db_table
-    concat = (lambda x: f"group_concat({x})") if vendor == "sqlite" else (lambda x: f"string_agg({x}, ',')")
-    # Times as naive UTC text on both (PostgreSQL's own conversion to aware datetimes costs more than the query).
-    text = (lambda x: f"CAST({x} AS TEXT)") if vendor == "sqlite" else (lambda x: f"CAST({x} AT TIME ZONE 'UTC' AS TEXT)")
-    columns = _COLUMNS.format(planned=text("v.planned_start"), actual_start=text("v.actual_start"), actual_end=text("v.actual_end"))
+    if vendor == "sqlite":
+        concat, text, suspect = "group_concat({})", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
+    else:
+        concat, text, suspect = "string_agg({}, ',')", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
+    # A carer whose recorded gender may breach the person's preference makes no visit simple.
+    simple = f"CASE WHEN v.carer_ref IN {suspect} THEN 0 ELSE {simple} END"
     window = "v.person_id = %s AND v.planned_start >= %s AND v.planned_start < %s"
-    odd = f"{key} || ';' || {pay} || ';' || {under}" if vendor == "sqlite" else f"{key} || ';' || CAST({pay} AS TEXT) || ';' || CAST({under} AS TEXT)"
+    odd = f"{key} || ';' || CAST({pay} AS TEXT)"
     grouped = (
-        f"SELECT v.service_ref, v.carer_ref, {concat(f'CASE WHEN {pay} = v.planned_minutes AND {under} = 0 THEN {key} END')}, "
-        f"{concat(f'CASE WHEN {pay} <> v.planned_minutes OR {under} = 1 THEN {odd} END')}, SUM(v.actual_seconds), "
-        f"SUM(CASE WHEN v.actual_start > %s AND v.actual_start <= %s THEN 1 ELSE 0 END) "
-        f"FROM {table} v WHERE {window} AND {simple} = 1 GROUP BY v.service_ref, v.carer_ref"
+        f"SELECT v.service_ref, {concat.format(f'CASE WHEN {pay} = v.planned_minutes THEN {key} END')}, "
+        f"{concat.format(f'CASE WHEN {pay} <> v.planned_minutes THEN {odd} END')}, SUM(v.actual_seconds), "
+        f"{concat.format('DISTINCT CASE WHEN v.actual_start > %s AND v.actual_start <= %s THEN v.carer_ref END')}, SUM({under}) "
+        f"FROM {table} v WHERE {window} AND {simple} = 1 GROUP BY v.service_ref"
     )
+    columns = f"v.ref, v.service_ref, v.carer_ref, {text.format('v.planned_start')}, v.planned_minutes, {text.format('v.actual_start')}, {text.format('v.actual_end')}, v.status, v.provider_id"
     rest = f"SELECT {columns} FROM {table} v WHERE {window} AND {simple} = 0"
-    by_carer = f"SELECT {columns} FROM {table} v WHERE {window} AND {simple} = 1 AND v.carer_ref IN ({{carers}})"
     at_starts = f"SELECT {columns} FROM {table} v WHERE v.person_id = %s AND v.planned_start IN ({{starts}}) AND {simple} = 1"  # looked up by the index
-    return grouped, rest, (by_carer, at_starts)
+    return grouped, rest, at_starts
 
 
 def _placeholders(n: int) -> str:
@@ -228,8 +229,7 @@ def _start_value(vendor: str, start: str):
 
 def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
     moment = _services._moment
-    if rows and (not isinstance(rows[0][3], datetime) or rows[0][3].tzinfo is None):
-        rows = [(r[0], r[1], r[2], moment(r[3]), r[4], moment(r[5]), moment(r[6]), r[7], r[8]) for r in rows]
+    rows = [(r[0], r[1], r[2], moment(r[3]), r[4], moment(r[5]), moment(r[6]), r[7], r[8]) for r in rows]
     make = DeliveredVisit.stored
     return [make(r[0], person_ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows], rows
 
@@ -245,79 +245,63 @@ def read_visits(person_id: int, person_ref: str, first: datetime, before: dateti
                 suspects: Collection[str], continuity: tuple[datetime, datetime]) -> _Visits:  # fmt: skip
     """One person's visits planned from ``first`` to before ``before``: simple ones summarised, the rest in full.
 
-    ``suspects``: carers whose recorded gender differs from the person's preference; ``continuity``:
-    the window (exclusive, inclusive] in which a check-in makes a carer a recent one.
+    ``suspects``: carers whose recorded gender differs from the person's preference (their visits
+    are never simple); ``continuity``: the window (exclusive, inclusive] in which a check-in makes a
+    carer a recent one.
     """
     vendor = connection.vendor
-    grouped, rest_sql, picked_sql = _queries(vendor, rules)
+    grouped, rest_sql, at_starts = _queries(vendor, rules)
     window = [person_id, sql_datetime(first), sql_datetime(before)]
+    listed = json.dumps(sorted(suspects))
+    groups: dict[str, list] = {}
     with connection.cursor() as cursor:
-        cursor.execute(grouped, [sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window])
-        groups: dict[tuple[str, str], list] = {}
-        out_carers: set[str] = set()
-        for service, carer, full, odd, seconds, recent in cursor.fetchall():
-            if carer and carer in suspects:
-                out_carers.add(carer)  # every visit of theirs is judged one by one
-                continue
-            groups[(service, carer)] = [full.split(",") if full else [], odd.split(",") if odd else [], int(seconds or 0), int(recent or 0)]
-        cursor.execute(rest_sql, window)
+        cursor.execute(grouped, [sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window, listed])
+        for service, full, odd, seconds, carers, under in cursor.fetchall():
+            groups[service] = [full.split(",") if full else [], odd.split(",") if odd else [], int(seconds or 0), carers.split(",") if carers else [], int(under or 0)]
+        cursor.execute(rest_sql, [*window, listed])
         rest, rows = _rows_to_visits(cursor.fetchall(), person_ref)
-        by_carer, at_starts = picked_sql
-        spell = lambda r: r[3]  # noqa: E731 - the start as the key spells it (the query's own text)
-        fetch_carers = bool(out_carers)
+        pairs = {(r[8], r[2]) for r in rows if r[2]}
         seen: set[tuple] = set()  # (service, ref, provider) of the simple visits read in full so far
         for _ in range(10):  # each round reads in full what cannot stay summarised; moving some can unseat others at their slot
-            simple = _summaries(groups)
-            stray = not_at_a_slot(book, simple, rest)
-            if not (fetch_carers or stray):
+            stray = not_at_a_slot(book, _summaries(groups), rest)
+            if not stray:
                 break
             wanted = {(service, start) for service, starts in stray.items() for start in starts}
             starts = sorted({start for _, start in wanted})
             picked: list[tuple] = []
-            if fetch_carers:
-                cursor.execute(by_carer.format(carers=_placeholders(len(out_carers))), [*window, *sorted(out_carers)])
-                picked += cursor.fetchall()
             for at in range(0, len(starts), 400):
                 part = starts[at : at + 400]
-                cursor.execute(at_starts.format(starts=_placeholders(len(part))), [person_id, *(_start_value(vendor, s) for s in part)])
+                cursor.execute(at_starts.format(starts=_placeholders(len(part))), [person_id, *(_start_value(vendor, s) for s in part), listed])
                 picked += cursor.fetchall()
             moved = []
-            for r in picked:  # one row found twice; other services' visits at a start, and the carers' read before, stay where they are
-                from_carers = fetch_carers and r[2] and r[2] in out_carers
-                if (r[1], r[0], r[8]) in seen or not (from_carers or ((r[1], spell(r)) in wanted and not (r[2] and r[2] in out_carers))):
+            for r in picked:  # other services' visits at those starts, and those read before, stay where they are
+                if (r[1], r[0], r[8]) in seen or (r[1], r[3]) not in wanted:
                     continue
                 seen.add((r[1], r[0], r[8]))
                 moved.append(r)
-            fetch_carers = False
             more, more_rows = _rows_to_visits(moved, person_ref)
             for visit, raw in zip(more, moved, strict=True):
-                if raw[2] and raw[2] in out_carers:
-                    continue  # their group was never kept
-                group = groups[(visit.service_ref, raw[2])]
-                key = f"{spell(raw)}/{visit.planned_minutes}"
+                # Out of the summary: its key and seconds (its carer may stay among the recent ones: it
+                # still visited, and carers_seen of the full rows says the same).
+                group = groups[visit.service_ref]
+                key = f"{raw[3]}/{visit.planned_minutes}"
                 if key in group[0]:
                     group[0].remove(key)
                 else:
                     group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
                 group[2] -= (visit.actual_end - visit.actual_start) // timedelta(seconds=1)
-                group[3] -= continuity[0] < visit.actual_start <= continuity[1]
+                group[4] -= simple_parts(visit, rules)[1]  # (it was simple, so it has parts) under the minimum
+                if raw[2]:
+                    pairs.add((raw[8], raw[2]))
             rest += more
             rows += more_rows
         else:  # pragma: no cover - every round moves at least one visit, and there are finitely many
             raise AssertionError(f"person {person_id}: simple visits still not at a slot after reading them in full")
-    return _Visits(simple, rest, {(r[8], r[2]) for r in rows if r[2]})
+    return _Visits(_summaries(groups), rest, pairs)
 
 
-def _summaries(groups: Mapping[tuple[str, str], list]) -> list[SimpleVisits]:
-    by_service: dict[str, list] = {}
-    for (service, carer), (full, odd, seconds, recent) in groups.items():
-        found = by_service.setdefault(service, [[], [], 0, []])
-        found[0] += full
-        found[1] += odd
-        found[2] += seconds
-        if recent > 0 and carer:
-            found[3].append(carer)
-    return [SimpleVisits(service, full, odd, seconds, carers) for service, (full, odd, seconds, carers) in by_service.items()]
+def _summaries(groups: Mapping[str, list]) -> list[SimpleVisits]:
+    return [SimpleVisits(service, full, odd, seconds, carers, under) for service, (full, odd, seconds, carers, under) in groups.items()]
 
 
 # -- one package -----------------------------------------------------------------------------------
@@ -512,12 +496,13 @@ def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date)
         if r.rules.rounding == "none" and r.rules.payment_basis != "planned":
             found[r.person_id] = ALL_DAYS  # a clocked fraction of a minute is stored to 6 places: compare entry by entry
             continue
-        total, by_day = ledger.wanted_digests(r.plan, as_of, priced=r.tally.priced, transactions=r.transactions)
+        total, _ = ledger.wanted_digests(r.plan, as_of, priced=r.tally.priced, transactions=r.transactions, by_day=False)
         if ledger.digests_agree(stored.get(r.version.budget_id), total):
             found[r.person_id] = None
         elif r.version.budget_id not in stored:
             found[r.person_id] = ALL_DAYS  # nothing stored yet
         else:
+            _, by_day = ledger.wanted_digests(r.plan, as_of, priced=r.tally.priced, transactions=r.transactions)
             found[r.person_id] = frozenset(ledger.days_out_of_step(council_id=council_id, budget_id=r.version.budget_id, as_of=as_of, wanted=by_day))
     return found
 

@@ -148,21 +148,22 @@ def split(book: SlotBook, visits, rules, now, preferred):
     def groups(moved: dict[str, set[str]]):
         out, extra = [], []
         for service, found in sorted(simple.items()):
-            full, odd, seconds, carers = [], [], 0, set()
+            full, odd, seconds, carers, unders = [], [], 0, set(), 0
             for v, (paid, under) in found:
                 start = utc_text(v.planned_start)
                 if start in moved.get(service, ()):
                     extra.append(v)
                     continue
                 key = f"{start}/{v.planned_minutes}"
-                if paid == v.planned_minutes and not under:
+                unders += under
+                if paid == v.planned_minutes:
                     full.append(key)
                 else:
-                    odd.append(f"{key};{paid};{int(under)}")
+                    odd.append(f"{key};{paid}")
                 seconds += (v.actual_end - v.actual_start).seconds + (v.actual_end - v.actual_start).days * 86400
                 if v.carer_ref and begin < v.actual_start <= now:
                     carers.add(v.carer_ref)
-            out.append(SimpleVisits(service, full, odd, seconds, sorted(carers)))
+            out.append(SimpleVisits(service, full, odd, seconds, sorted(carers), unders))
         return out, extra
 
     first, _ = groups({})
@@ -185,6 +186,11 @@ def assert_same(versions, book, visits, rules, upto, preferred):
     assert got.delivered_minutes == rec.delivered_minutes and str(got.delivered_minutes) == str(rec.delivered_minutes)
     assert got.recent_carers == recent
     assert got.priced == priced
+    days = sorted(priced) or [upto]
+    for first, last in ((days[0], days[-1]), (days[len(days) // 2], days[-1]), (upto - timedelta(days=27), upto), (upto + timedelta(days=1), upto + timedelta(days=9))):
+        inside = [(day, n, value) for day, (n, value) in priced.items() if first <= day <= last]
+        weighted = sum((value * (day - date(1970, 1, 1)).days for day, _, value in inside), Decimal(0))
+        assert got.priced.totals(first, last) == (sum(n for _, n, _ in inside), sum((v for _, _, v in inside), Decimal(0)), weighted)
     return got, summary, rest
 
 
@@ -203,7 +209,7 @@ def test_a_package_delivered_as_planned_is_all_summary():
     got, summary, rest = assert_same(versions, book, visits, MonitoringRules(), upto, "female")
     assert rest == [] and sum(len(g.full) for g in summary) == len(visits) == got.counts["delivered"] == got.counts["scheduled"]
     # 13 of Mary's weeks' visits and the lunch calls, at 12.50 and 16.25 (weekend 18.50) an hour: the days add up to the plan's cost.
-    assert sum(v for _, v in got.priced.values()) == sum(p.rate * p.visit.minutes for p in versioned_priced_visits(versions, STARTS[0], upto))
+    assert sum(v for _, v in got.priced.by_day().values()) == sum(p.rate * p.visit.minutes for p in versioned_priced_visits(versions, STARTS[0], upto))
 
 
 def test_simple_visits_at_a_slot_shared_by_another_visit_are_read_in_full():
