@@ -59,8 +59,9 @@ def model_label(model: type[models.Model]) -> str:
 
 
 # Derived rows that are recomputed from audited or append-only ones, not records anyone changes:
-# a package's stored status (the portfolio's copy of what the plan, visits and ledger say).
-UNAUDITED_MODELS = frozenset({"monitoring.packagestatus"})
+# a package's stored status (the portfolio's copy of what the plan, visits and ledger say) and a
+# budget's ledger digest (running sums of its append-only entries).
+UNAUDITED_MODELS = frozenset({"monitoring.packagestatus", "ledger.ledgerdigest"})
 
 
 def is_audited(model: type[models.Model]) -> bool:

@@ -152,7 +152,8 @@ def import_rejections(run_id: int, council_code: str | None) -> None:
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Judge every package at this date (default: today in London).")
 @click.option("--only-stale", is_flag=True, help="Only packages with new data or a new plan since their status was computed.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes computing statuses (default: one per core, up to 8).")
-def recompute(council_code: str | None, as_of, only_stale: bool, workers: int | None) -> None:
+@click.option("--count-ledgers", is_flag=True, help="Judge each ledger by counting its entries, not by its kept digest (slower).")
+def recompute(council_code: str | None, as_of, only_stale: bool, workers: int | None, count_ledgers: bool) -> None:
     """Rebuild a council's running figures from the stored rows, then every package's status and alerts."""
     import time
     from datetime import datetime
@@ -174,7 +175,7 @@ def recompute(council_code: str | None, as_of, only_stale: bool, workers: int | 
     click.echo(f"council {council.code}: figures rebuilt for {people:,} people; {len(differed)} differed from the running totals")
     day = as_of.date() if as_of else datetime.now(LONDON).date()
     began = time.perf_counter()
-    result = monitoring.recompute_statuses(scope=Scope.system(council), as_of=day, only_stale=only_stale, workers=workers)
+    result = monitoring.recompute_statuses(scope=Scope.system(council), as_of=day, only_stale=only_stale, workers=workers, count_ledgers=count_ledgers)
     counts = result.counts or {}
     click.echo(
         f"statuses as at {day.isoformat()}: {result.packages:,} packages in {time.perf_counter() - began:.1f} s; "

@@ -103,6 +103,22 @@ def sync(person_ref: str, council_code: str | None, as_of) -> None:
     click.echo(f"{result.person_ref}: {result.added} entries added, {result.reversed} reversed, {result.unchanged} unchanged")
 
 
+@ledger_group.command("check")
+@COUNCIL
+def check(council_code: str | None) -> None:
+    """Recount every budget's ledger digest from its entries; exit 1 naming any budget whose kept digest differs."""
+    _setup()
+    from careledger.ledger.services import digests_check
+
+    scope = _scope(council_code)
+    differ = digests_check(council_id=scope.council.pk)
+    if differ:
+        click.echo(f"{len(differ)} budget(s) whose ledger digest differs from their entries: {', '.join(map(str, differ[:20]))}", err=True)
+        click.echo("`careledger recompute` counts those from the entries; report it: something wrote around the sync.", err=True)
+        sys.exit(1)
+    click.echo("every budget's ledger digest agrees with its entries")
+
+
 @ledger_group.command("assert")
 @click.argument("person_ref")
 @COUNCIL

@@ -86,6 +86,25 @@ class LedgerEntry(models.Model):
         return self.source_ref.startswith(DERIVED_PREFIXES)
 
 
+class LedgerDigest(models.Model):
+    """Running sums of one budget's derived entries, kept in the same transaction as every sync's append.
+
+    ``sums`` maps ``"<account>|<kind>"`` to ``[entries standing, value in millionths, value in
+    millionths x day number]`` (reversals net off what they cancel; manual adjustments and refunds
+    are not in it). The recompute compares it with what a package's figures say
+    (``services.wanted_digests``) instead of reading every entry; when they differ, or an entry
+    is dated after the day being judged, it counts from the entries themselves. Like the audit
+    trail's chain head it is derived bookkeeping, not a record: ``careledger ledger check``
+    recounts every budget's from its entries and says which differ.
+    """
+
+    budget = models.OneToOneField(Budget, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="+")
+    sums = models.JSONField(default=dict)
+    last_day = models.DateField(null=True, blank=True, help_text="The latest day of any entry counted")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
 class BalanceAssertion(models.Model):
     """A statement's closing balance checked against the ledger: each reports its own difference."""
 

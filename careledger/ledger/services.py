@@ -47,7 +47,7 @@ from careledger.records.models import Budget, PaymentAccount, Person, PlanVersio
 from careledger.records.scoping import Scope
 from careledger.records.selectors import _in_force, plan_versions
 
-from .models import DERIVED_PREFIXES, MANUAL_KINDS, RATE_MINUTES, BalanceAssertion, LedgerEntry
+from .models import DERIVED_PREFIXES, MANUAL_KINDS, RATE_MINUTES, BalanceAssertion, LedgerDigest, LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +308,31 @@ def _insert(rows: list[tuple]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+    _count_in(rows)
+
+
+def _count_in(rows: list[tuple]) -> None:
+    """Add appended derived entries (``_COLUMNS`` order) to their budgets' digests, in the same transaction."""
+    by_budget: dict[int, tuple[int, dict, date]] = {}
+    for council_id, _, budget_id, account, kind, day, amount, rate_minutes, _, reverses_id, *_ in rows:
+        if kind in MANUAL_KINDS:
+            continue
+        council, sums, last = by_budget.setdefault(budget_id, (council_id, {}, day))
+        micro = _micro(Decimal(rate_minutes if kind == d.EntryKind.VISIT.value else amount))
+        _add_to(sums, (account, kind), day, 1 if reverses_id is None else -1, micro)
+        if day > last:
+            by_budget[budget_id] = (council, sums, day)
+    for budget_id, (council_id, sums, last) in by_budget.items():
+        digest = LedgerDigest.objects.select_for_update().filter(budget_id=budget_id).first()
+        if digest is None:
+            digest = LedgerDigest(budget_id=budget_id, council_id=council_id, sums={}, last_day=None)
+        stored = {tuple(key.split("|", 1)): tuple(value) for key, value in digest.sums.items()}
+        for key, (n, micro, weighted) in sums.items():
+            had = stored.get(key, (0, 0, 0))
+            stored[key] = (had[0] + n, had[1] + micro, had[2] + weighted)
+        digest.sums = {f"{a}|{k}": list(v) for (a, k), v in sorted(stored.items()) if v[0] or v[1] or v[2]}
+        digest.last_day = max(last, digest.last_day) if digest.last_day else last
+        digest.save()
 
 
 def ledger_sync(view_or_person, as_of: date | None = None, *, days: Collection[date] | None = None) -> SyncResult:
@@ -439,9 +464,26 @@ def _digest_sql(by_day: bool) -> str:
 
 
 def stored_digests(*, council_id: int, budget_ids: Collection[int], as_of: date) -> dict[int, Digest]:
-    """The stored ledgers' digests (entries up to ``as_of``), by budget; a budget with none is left out."""
+    """The stored ledgers' digests (entries up to ``as_of``), by budget; a budget with none is left out.
+
+    Read from each budget's :class:`LedgerDigest`; counted from the entries for a budget that has
+    entries dated after ``as_of`` (the digest counts them all).
+    """
+    found: dict[int, dict] = {}
+    later = []
+    for budget_id, sums, last_day in LedgerDigest.objects.filter(council_id=council_id, budget_id__in=list(budget_ids)).values_list("budget_id", "sums", "last_day"):
+        if last_day is not None and last_day > as_of:
+            later.append(budget_id)
+        elif sums:
+            found[budget_id] = {tuple(key.split("|", 1)): tuple(int(x) for x in value) for key, value in sums.items()}
+    return found | counted_digests(council_id=council_id, budget_ids=later, as_of=as_of)
+
+
+def counted_digests(*, council_id: int, budget_ids: Collection[int], as_of: date | None = None) -> dict[int, Digest]:
+    """The digests of the budgets' entries (up to ``as_of``, or all), counted from the entries themselves."""
     found: dict[int, dict] = {}
     ids = sorted(set(budget_ids))
+    as_of = as_of or date.max
     with connection.cursor() as cursor:
         for at in range(0, len(ids), 500):
             part = ids[at : at + 500]
@@ -475,6 +517,25 @@ def days_out_of_step(*, council_id: int, budget_id: int, as_of: date, wanted: Ma
 
 def digests_agree(stored: Mapping | None, wanted: Mapping) -> bool:
     return _no_zeros(stored or {}) == _no_zeros(wanted)
+
+
+def recount_digest(*, council_id: int, budget_id: int) -> None:
+    """Set a budget's kept digest to what its entries count (after a sync found it out of step)."""
+    counted = counted_digests(council_id=council_id, budget_ids=[budget_id]).get(budget_id, {})
+    last = LedgerEntry.objects.filter(budget_id=budget_id).exclude(kind__in=MANUAL_KINDS).order_by("-day").values_list("day", flat=True).first()
+    LedgerDigest.objects.update_or_create(
+        budget_id=budget_id, defaults={"council_id": council_id, "sums": {f"{a}|{k}": list(v) for (a, k), v in sorted(counted.items())}, "last_day": last}
+    )
+
+
+def digests_check(*, council_id: int) -> list[int]:
+    """The budgets whose kept digest differs from their entries counted afresh (none, unless rows were
+    written around the sync); ``careledger ledger check`` prints them."""
+    kept = {b: {tuple(k.split("|", 1)): tuple(int(x) for x in v) for k, v in sums.items()}
+            for b, sums in LedgerDigest.objects.filter(council_id=council_id).values_list("budget_id", "sums")}  # fmt: skip
+    budgets = set(kept) | set(LedgerEntry.objects.filter(council_id=council_id).values_list("budget_id", flat=True).distinct())
+    counted = counted_digests(council_id=council_id, budget_ids=budgets)
+    return sorted(b for b in budgets if _no_zeros(kept.get(b, {})) != _no_zeros(counted.get(b, {})))
 
 
 # -- manual entries ----------------------------------------------------------------------------

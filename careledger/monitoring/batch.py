@@ -486,11 +486,13 @@ class Outcome:
     ledger_days: frozenset[date] | str | None  # None: in step; the days to sync; or ALL_DAYS
 
 
-def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date) -> dict[int, frozenset[date] | str | None]:
-    """Which days of each package's stored ledger differ from its figures (``ledger.services`` digests)."""
+def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date, count: bool = False) -> dict[int, frozenset[date] | str | None]:
+    """Which days of each package's stored ledger differ from its figures (``ledger.services`` digests):
+    by the budgets' kept digests, or (``count``) by counting their entries."""
     from careledger.ledger import services as ledger
 
-    stored = ledger.stored_digests(council_id=council_id, budget_ids=[r.version.budget_id for r in results], as_of=as_of)
+    digests = ledger.counted_digests if count else ledger.stored_digests
+    stored = digests(council_id=council_id, budget_ids=[r.version.budget_id for r in results], as_of=as_of)
     found: dict[int, frozenset[date] | str | None] = {}
     for r in results:
         if r.rules.rounding == "none" and r.rules.payment_basis != "planned":
@@ -507,13 +509,13 @@ def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date)
     return found
 
 
-def compute(council_id: int, people: Mapping[int, str], as_of: date) -> tuple[list[Outcome], dict[str, str]]:
+def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledgers: bool = False) -> tuple[list[Outcome], dict[str, str]]:
     """Statuses of ``people`` and what their ledgers need (reads only: what a worker process runs)."""
     from careledger.records.models import Council
 
     council = Council.objects.get(pk=council_id)
     results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
-    days = _ledger_days(council_id, list(results.values()), as_of)
+    days = _ledger_days(council_id, list(results.values()), as_of, count_ledgers)
     out = []
     for pid, r in results.items():
         first = r.plan.services[0] if r.plan.services else None
@@ -525,10 +527,10 @@ def compute(council_id: int, people: Mapping[int, str], as_of: date) -> tuple[li
 def _compute_shard(args: tuple) -> tuple[list[Outcome], dict[str, str]]:
     from careledger.audit.context import set_actor
 
-    council_id, people, as_of, actor = args
+    council_id, people, as_of, actor, count_ledgers = args
     set_actor(actor)
     try:
-        return compute(council_id, people, as_of)
+        return compute(council_id, people, as_of, count_ledgers)
     finally:
         from django.db import connections
 
@@ -550,7 +552,7 @@ def _can_fork() -> bool:
     return not (connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name))
 
 
-def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers: int | None = None) -> tuple[list[Outcome], dict[str, str]]:
+def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers: int | None = None, count_ledgers: bool = False) -> tuple[list[Outcome], dict[str, str]]:
     """:func:`compute` for many people, split over ``workers`` processes (forked; in this one when
     there is one, inside a transaction, or on an in-memory database)."""
     from careledger.audit.context import current_actor
@@ -558,7 +560,7 @@ def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers
     workers = default_workers() if workers is None else max(1, workers)
     ids = sorted(people)
     if workers == 1 or len(ids) < workers or not _can_fork():
-        return compute(council_id, people, as_of)
+        return compute(council_id, people, as_of, count_ledgers)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -569,20 +571,39 @@ def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers
     outcomes: list[Outcome] = []
     failed: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for found, why in pool.map(_compute_shard, [(council_id, shard, as_of, current_actor()) for shard in shards]):
+        for found, why in pool.map(_compute_shard, [(council_id, shard, as_of, current_actor(), count_ledgers) for shard in shards]):
             outcomes += found
             failed |= why
     return outcomes, failed
 
 
-def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: int = 250) -> dict[str, int]:
-    """Bring the ledgers in step, raise new alerts and store the statuses, a chunk of packages per transaction."""
+def _update_statuses(rows: list) -> None:
+    """UPDATE each stored status in place, one statement run for every row (``bulk_update``'s CASE per
+    column and row is slow at thousands of rows); values through each field's own adapter."""
+    from .models import PackageStatus
+
+    if not rows:
+        return
+    fields = [f for f in PackageStatus._meta.concrete_fields if not f.primary_key and f.name != "person"]
+    quote = connection.ops.quote_name
+    sql = f"UPDATE {quote(PackageStatus._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE {quote('id')} = %s"
+    values = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.id] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: int = 250, recount: bool = False) -> dict[str, int]:
+    """Bring the ledgers in step, raise new alerts and store the statuses, a chunk of packages per transaction.
+
+    ``recount``: after a sync, set the budget's kept digest from its entries (when the days to
+    sync were found by counting them, the kept digest may be the one out of step).
+    """
     from django.db import IntegrityError, transaction
     from django.utils import timezone
 
     from careledger.audit import trail
     from careledger.audit.receivers import model_label
-    from careledger.ledger.services import ledger_sync
+    from careledger.ledger.services import ledger_sync, recount_digest
 
     from .models import Alert, PackageStatus
 
@@ -598,6 +619,8 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
                     result = ledger_sync(people[o.person_id], as_of, days=None if o.ledger_days == ALL_DAYS else o.ledger_days)
                     counts["synced"] += 1
                     counts["appended"] += result.appended
+                    if recount or not result.appended:  # (no entry needed: it was the kept digest that was out of step)
+                        recount_digest(council_id=council_id, budget_id=o.budget_id)
             known = set(Alert.objects.filter(person_id__in=ids).values_list("person_id", "cause"))
             new = [
                 Alert(council_id=council_id, person_id=o.person_id, code=a.code, severity=a.severity, cause=a.cause, message=a.message,
@@ -642,8 +665,7 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
                     budget=Decimal(s["affordable"]["budget"]), spent=Decimal(s["affordable"]["spent"]),
                     forecast_variance=Decimal(s["affordable"]["forecast_variance"]), open_alerts=open_alerts.get(o.person_id, 0), status=s,
                 ))  # fmt: skip
-            fields = [f.name for f in PackageStatus._meta.concrete_fields if not f.primary_key and f.name != "person"]
-            PackageStatus.objects.bulk_update([r for r in rows if r.id is not None], fields, batch_size=500)
+            _update_statuses([r for r in rows if r.id is not None])
             PackageStatus.objects.bulk_create([r for r in rows if r.id is None], batch_size=500)
             counts["stored"] += len(rows)
     return counts

@@ -428,20 +428,22 @@ class RecomputeResult:
     counts: dict[str, int] | None = None  # ledgers synced, entries appended, alerts raised, statuses stored
 
 
-def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, workers: int | None = None) -> RecomputeResult:
+def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, workers: int | None = None, count_ledgers: bool = False) -> RecomputeResult:
     """Recompute (and store) the status of every package in the scope, or only the stale ones.
 
     Set-based (``monitoring.batch``): the statuses are computed over ``workers`` processes
     (default: one per core, up to 8), then each package's ledger is brought in step where its
-    digest differs, new alerts are raised and the statuses stored, a chunk per transaction.
+    digest differs, new alerts are raised and the statuses stored, a chunk per transaction. Each
+    ledger is judged by its kept digest (``ledger.LedgerDigest``), or with ``count_ledgers`` by
+    counting its entries (slower; finds rows written around the sync).
     """
     from . import batch
 
     people = scope.people().filter(care_plan__isnull=False).order_by("ref")
     if only_stale:
         people = people.filter(id__in=stale_people(scope=scope))
-    outcomes, failed = batch.compute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers)
-    counts = batch.store(outcomes, council_id=scope.council.pk, as_of=as_of)
+    outcomes, failed = batch.compute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers, count_ledgers)
+    counts = batch.store(outcomes, council_id=scope.council.pk, as_of=as_of, recount=count_ledgers)
     return RecomputeResult(len(outcomes), failed, counts)
 
 

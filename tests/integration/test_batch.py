@@ -192,6 +192,9 @@ def test_a_second_recompute_appends_nothing_and_an_amended_visit_is_synced_on_it
     third = recompute_statuses(scope=scope, as_of=AS_OF)
     assert (third.counts["synced"], third.counts["appended"]) == (1, 2)  # the visit's entry reversed, and its new one
     assert ledger_sync(scope.person("ANY-1"), AS_OF).appended == 0  # a full comparison finds nothing more to do
+    from careledger.ledger.services import digests_check
+
+    assert digests_check(council_id=scope.council.pk) == []  # every kept digest is what its entries count
     view = package_view(scope=scope, person_ref="ANY-1", as_of=AS_OF)
     from careledger.ledger.selectors import balance
 
@@ -212,3 +215,26 @@ def test_two_processes_give_what_one_gives(council_of_three):
     one, _ = batch.compute_all(scope.council.pk, people, AS_OF, workers=1)
     two, _ = batch.compute_all(scope.council.pk, people, AS_OF, workers=2)
     assert sorted(two, key=lambda o: o.person_id) == sorted(one, key=lambda o: o.person_id)
+
+
+def test_an_entry_written_around_the_sync_is_found_reversed_and_the_digest_recounted(council_of_three):
+    from django.db import connection
+
+    from careledger.ledger.services import digests_check
+
+    scope = council_of_three
+    recompute_statuses(scope=scope, as_of=AS_OF)
+    entry = LedgerEntry.objects.filter(person__ref="MEN-3", kind="visit").order_by("day").first()
+    with connection.cursor() as cursor:  # what the sync never wrote: a visit nobody made, straight into the table
+        cursor.execute(
+            "INSERT INTO ledger_ledgerentry (council_id, person_id, budget_id, account, kind, day, amount, rate_minutes, source_ref, memo, posted_at, actor) "
+            "SELECT council_id, person_id, budget_id, account, kind, day, amount, rate_minutes, 'visit:NOBODY', memo, posted_at, 'sql' FROM ledger_ledgerentry WHERE id = %s",
+            [entry.pk],
+        )
+    assert digests_check(council_id=scope.council.pk) == [entry.budget_id]
+    assert recompute_statuses(scope=scope, as_of=AS_OF).counts["synced"] == 0  # the kept digest does not know of it
+    again = recompute_statuses(scope=scope, as_of=AS_OF, count_ledgers=True)
+    assert (again.counts["synced"], again.counts["appended"]) == (1, 1)  # counted, found and reversed, on its day
+    assert LedgerEntry.objects.filter(source_ref="visit:NOBODY").count() == 2
+    assert digests_check(council_id=scope.council.pk) == []
+    assert recompute_statuses(scope=scope, as_of=AS_OF).counts["synced"] == 0
