@@ -27,7 +27,7 @@ import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -191,10 +191,32 @@ def _visit(source: str, day: date, minutes: Decimal, rate: Decimal, rate_minutes
 
 
 def _completed_visits(person: Person, first: date, last: date, rules: MonitoringRules) -> list[DeliveredVisit]:
+    """The person's completed visits planned on ``first`` to ``last`` (and the match window before), read as
+    naive UTC text and parsed here: the ORM's converter per value is most of a first sync's reading."""
+    from careledger.ingest.merge import sql_datetime
+
     window_start = end_of_day(first - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
-    rows = Visit.objects.filter(person=person, status="completed", planned_start__gte=window_start, planned_start__lt=end_of_day(last))
-    fields = ("ref", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "status")
-    return [DeliveredVisit(r[0], person.ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows.values_list(*fields)]
+    table = Visit._meta.db_table
+    text = "CAST({} AS TEXT)" if connection.vendor == "sqlite" else "CAST({} AT TIME ZONE 'UTC' AS TEXT)"
+    columns = ", ".join(("ref", "service_ref", "carer_ref", text.format("planned_start"), "planned_minutes", text.format("actual_start"), text.format("actual_end")))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE person_id = %s AND status = 'completed' AND planned_start >= %s AND planned_start < %s",
+            [person.pk, sql_datetime(window_start), sql_datetime(end_of_day(last))],
+        )
+        rows = cursor.fetchall()
+    seen: dict[str, datetime] = {}
+
+    def moment(value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return found
+
+    make = DeliveredVisit.stored  # rows the import checked
+    return [make(r[0], person.ref, r[1], r[2] or None, moment(r[3]), r[4], moment(r[5]), moment(r[6]), "completed") for r in rows]
 
 
 def _refs_repeat(person: Person) -> bool:
@@ -335,7 +357,7 @@ def _count_in(rows: list[tuple]) -> None:
         digest.save()
 
 
-def ledger_sync(view_or_person, as_of: date | None = None, *, days: Collection[date] | None = None) -> SyncResult:
+def ledger_sync(view_or_person, as_of: date | None = None, *, days: Collection[date] | None = None, package: Package | None = None) -> SyncResult:
     """Append to the stored ledger what the package's rows say it should hold at the end of ``as_of``.
 
     ``view_or_person`` is a ``monitoring.services.PackageView`` (its completed visits are used, so
@@ -351,7 +373,7 @@ def ledger_sync(view_or_person, as_of: date | None = None, *, days: Collection[d
         person, visits = view_or_person, None
         if as_of is None:
             raise InvalidInput("say as at which date to bring the ledger up to")
-    package = package_at(person, as_of)
+    package = package or package_at(person, as_of)  # (the recompute passes the package its status was judged with)
     if days is not None and not package.is_direct_payment and _refs_repeat(person):
         days = None  # "visit:REF#2" numbers a repeated ref by its place among all the person's visits: compare them all
     wanted = wanted_entries(package, as_of, visits, days)

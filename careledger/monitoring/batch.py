@@ -461,7 +461,7 @@ def refresh(*, scope, person_ref: str, as_of: date) -> PackageResult:
     days = _ledger_days(scope.council.pk, [result], as_of)[result.person_id]
     first = result.plan.services[0] if result.plan.services else None
     outcome = Outcome(result.person_id, result.person_ref, result.version.budget_id, result.plan.budget.delivery_mechanism.value,
-                      first.provider_ref if first else "", result.status, result.alerts, days)  # fmt: skip
+                      first.provider_ref if first else "", result.status, result.alerts, days, result.plans, result.rules)  # fmt: skip
     store([outcome], council_id=scope.council.pk, as_of=as_of)
     return result
 
@@ -484,6 +484,8 @@ class Outcome:
     status: dict
     alerts: tuple[DomainAlert, ...]
     ledger_days: frozenset[date] | str | None  # None: in step; the days to sync; or ALL_DAYS
+    plans: tuple[tuple[date, Plan], ...] = ()  # what the sync prices with, so that it need not read the plans again
+    rules: MonitoringRules = DEFAULT_RULES
 
 
 def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date, count: bool = False) -> dict[int, frozenset[date] | str | None]:
@@ -520,7 +522,7 @@ def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledge
     for pid, r in results.items():
         first = r.plan.services[0] if r.plan.services else None
         out.append(Outcome(pid, r.person_ref, r.version.budget_id, r.plan.budget.delivery_mechanism.value,
-                           first.provider_ref if first else "", r.status, r.alerts, days[pid]))  # fmt: skip
+                           first.provider_ref if first else "", r.status, r.alerts, days[pid], r.plans if days[pid] else (), r.rules))  # fmt: skip
     return out, failed
 
 
@@ -603,7 +605,8 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
 
     from careledger.audit import trail
     from careledger.audit.receivers import model_label
-    from careledger.ledger.services import ledger_sync, recount_digest
+    from careledger.ledger.services import Package, ledger_sync, recount_digest
+    from careledger.records.models import Budget
 
     from .models import Alert, PackageStatus
 
@@ -616,7 +619,11 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
             people = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
             for o in part:
                 if o.ledger_days is not None:
-                    result = ledger_sync(people[o.person_id], as_of, days=None if o.ledger_days == ALL_DAYS else o.ledger_days)
+                    package = None
+                    if o.plans:  # the plans the status was judged with (as package_at would find them)
+                        plan = [p for start, p in sorted(o.plans, key=lambda pair: pair[0]) if start <= as_of][-1]
+                        package = Package(people[o.person_id], None, Budget(pk=o.budget_id), list(o.plans), plan, o.rules)
+                    result = ledger_sync(people[o.person_id], as_of, days=None if o.ledger_days == ALL_DAYS else o.ledger_days, package=package)
                     counts["synced"] += 1
                     counts["appended"] += result.appended
                     if recount or not result.appended:  # (no entry needed: it was the kept digest that was out of step)
