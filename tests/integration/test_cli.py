@@ -77,3 +77,36 @@ def test_the_whole_journey(run, tmp_path):
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")
     assert "Usage:" in result.stdout
+
+
+@pytest.mark.slow  # a real recompute over two forked processes on a SQLite file (about 15 s)
+def test_recompute_over_two_processes_stores_what_one_process_computes(run, tmp_path):
+    import importlib.util
+    import sqlite3
+    from datetime import date
+
+    spec = importlib.util.spec_from_file_location("bench_recompute", Path(__file__).resolve().parents[2] / "benchmarks" / "recompute.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    plans, visits = bench.generate(12, upto=date(2026, 6, 14))
+    run("migrate")
+    run("council", "add", "NOR", "Northshire")
+    for ref in bench.PROVIDERS:
+        run("provider", "add", ref, ref.title())
+    for plan in plans:
+        path = tmp_path / f"{plan['person']['ref']}.json"
+        path.write_text(json.dumps(plan))
+        run("plan", "import", str(path), "--effective-from", "2026-04-06")
+    (tmp_path / "visits.csv").write_bytes(visits)
+    run("import", "visits", str(tmp_path / "visits.csv"))
+
+    first = run("recompute", "--as-of", "2026-06-14", "--workers", "2").stdout
+    assert "12 packages" in first and "12 ledgers brought in step" in first
+    database = sqlite3.connect(tmp_path / "data" / "careledger.sqlite3")
+    forked = dict(database.execute("SELECT person_id, status FROM monitoring_packagestatus").fetchall())
+    alerts = database.execute("SELECT count(*) FROM monitoring_alert").fetchone()[0]
+    assert len(forked) == 12 and alerts > 0
+    again = run("recompute", "--as-of", "2026-06-14", "--workers", "1").stdout
+    assert "0 new alerts; 0 ledgers brought in step (0 entries appended)" in again
+    assert dict(database.execute("SELECT person_id, status FROM monitoring_packagestatus").fetchall()) == forked
+    assert run("ledger", "check").stdout.strip() == "every budget's ledger digest agrees with its entries"
