@@ -63,6 +63,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["person", "account", "day"], name="ledger_person_account_day"),
             models.Index(fields=["budget", "source_ref"], name="ledger_budget_source"),
+            # Refunds of many people at once (the recompute reads every refund of a council): few rows of many.
+            models.Index(fields=["kind", "person"], name="ledger_kind_person"),
         ]
         constraints = [
             models.UniqueConstraint(

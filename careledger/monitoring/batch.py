@@ -46,6 +46,7 @@ from careledger.outcomes.selectors import review_states
 from careledger.records.bulk import StoredVersion, contracts_by_id, versions_by_person
 from careledger.records.mapping import council_spend_policy
 from careledger.records.models import Person
+from careledger.records.selectors import _in_force  # works on stored versions too: it reads effective_from and number
 
 from . import services as _services
 
@@ -72,16 +73,6 @@ class PackageResult:
 
 
 # -- the council's plans, rules and everything read once ----------------------------------------
-
-
-def _in_force(versions: list[StoredVersion]) -> list[StoredVersion]:
-    """``records.selectors._in_force`` on stored versions: a later number on the same date replaces an earlier."""
-    by_date: dict[date, StoredVersion] = {}
-    for version in versions:
-        current = by_date.get(version.effective_from)
-        if current is None or version.number > current.number:
-            by_date[version.effective_from] = version
-    return [by_date[d] for d in sorted(by_date)]
 
 
 @dataclass(frozen=True)
@@ -388,10 +379,12 @@ def _refunds(council_id: int, person_ids: Collection[int]) -> dict[tuple[int, in
     from careledger.ledger.models import LedgerEntry
 
     found: dict[tuple[int, int], list] = defaultdict(list)
-    rows = LedgerEntry.objects.filter(council_id=council_id, kind=EntryKind.REFUND.value).values_list("person_id", "budget_id", "day", "amount")
-    wanted = set(person_ids)
-    for person_id, budget_id, day, amount in rows:
-        if person_id in wanted:
+    ids = sorted(set(person_ids))
+    # By the (kind, person) index, for people of the council already (filtering by council as well would
+    # have SQLite read the council's every entry through its own index).
+    for at in range(0, len(ids), 500):
+        rows = LedgerEntry.objects.filter(kind=EntryKind.REFUND.value, person_id__in=ids[at : at + 500])
+        for person_id, budget_id, day, amount in rows.values_list("person_id", "budget_id", "day", "amount"):
             found[(person_id, budget_id)].append((day, amount))
     return found
 
@@ -400,11 +393,13 @@ def _transactions(council_id: int, person_ids: Collection[int]) -> dict[int, lis
     found: dict[int, list[_Txn]] = defaultdict(list)
     if not person_ids:
         return found
-    rows = Transaction.objects.filter(council_id=council_id, person_id__in=list(person_ids)).values_list(
-        "person_id", "ref", "date", "amount", "counterparty", "description", "account__ref"
-    )
-    for person_id, *values in rows:
-        found[person_id].append(_Txn(*values))
+    ids = sorted(set(person_ids))  # the council's people already: by the (person, date) index
+    for at in range(0, len(ids), 500):
+        rows = Transaction.objects.filter(person_id__in=ids[at : at + 500]).values_list(
+            "person_id", "ref", "date", "amount", "counterparty", "description", "account__ref"
+        )
+        for person_id, *values in rows:
+            found[person_id].append(_Txn(*values))
     return found
 
 

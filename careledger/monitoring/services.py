@@ -242,19 +242,6 @@ def _future_cost(plans: list[tuple[date, Plan]], first: date, last: date) -> Dec
 
 
 _MOMENTS: dict[object, datetime] = {}
-_LOCAL_DAYS: dict[datetime, date] = {}
-
-
-def _local_day(moment: datetime) -> date:
-    """The London date of an instant (visit times repeat across people: converted once)."""
-    found = _LOCAL_DAYS.get(moment)
-    if found is None:
-        if len(_LOCAL_DAYS) > 200_000:
-            _LOCAL_DAYS.clear()
-        found = _LOCAL_DAYS[moment] = moment.astimezone(LONDON).date()
-    return found
-
-
 def _moment(value):
     """A stored time as an aware UTC datetime (SQLite gives naive UTC, or text; times repeat a lot: converted once)."""
     if value is None:

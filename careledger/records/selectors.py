@@ -51,7 +51,8 @@ def plan_versions(*, person: Person) -> list[PlanVersion]:
 
 
 def _in_force(versions: list[PlanVersion]) -> list[PlanVersion]:
-    """Drop versions superseded on their own effective date by a later-numbered one."""
+    """Drop versions superseded on their own effective date by a later-numbered one (any objects with
+    ``effective_from`` and ``number``: model rows, or ``records.bulk.StoredVersion``)."""
     by_date: dict[date, PlanVersion] = {}
     for version in versions:
         current = by_date.get(version.effective_from)
