@@ -191,7 +191,7 @@ class SlotSpan:
     ``rates`` are each slot's hourly rate (its plan version's card on its day).
     """
 
-    __slots__ = ("service_ref", "slots", "rates", "by_key", "key_at", "minutes_by", "count_by", "minutes", "repeats", "days", "running")
+    __slots__ = ("service_ref", "slots", "rates", "by_key", "key_at", "count_by", "minutes", "repeats", "days", "running")
 
     def between(self, first: date, last: date) -> tuple[int, Decimal, Decimal]:
         """(slots, rate-minutes, day number x rate-minutes) of the days from ``first`` to ``last`` inclusive."""
@@ -211,21 +211,16 @@ class SlotSpan:
         self.rates = tuple(rates)
         self.by_key: dict[str, tuple[ScheduledVisit, int, date, int]] = {}  # key -> (slot, cell, day, minutes)
         self.key_at: dict[datetime, str] = {}  # UTC start -> key
-        self.minutes_by: dict[int, int] = {}  # cell (a local day and a rate, see _cell) -> minutes
         self.count_by: dict[date, int] = {}
+        value_by: dict[date, Decimal] = {}
         for slot, key, rate in zip(self.slots, keys, rates, strict=True):
             day = slot.start.date()
-            cell = _cell(day, rate)
-            self.by_key[key] = (slot, cell, day, slot.minutes)
+            self.by_key[key] = (slot, _cell(day, rate), day, slot.minutes)
             self.key_at[slot.start.astimezone(UTC)] = key
-            self.minutes_by[cell] = self.minutes_by.get(cell, 0) + slot.minutes
             self.count_by[day] = self.count_by.get(day, 0) + 1
+            value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(slot.minutes, rate))
         self.minutes = sum(slot.minutes for slot in self.slots)
         # Running totals by day (count, rate-minutes, day number x rate-minutes) for sums over any days.
-        value_by: dict[date, Decimal] = {}
-        for slot, rate in zip(self.slots, self.rates, strict=True):
-            day = slot.start.date()
-            value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(slot.minutes, rate))
         self.days = sorted(value_by)
         self.running: list[tuple[int, Decimal, Decimal]] = [(0, _ZERO, _ZERO)]
         for day in self.days:

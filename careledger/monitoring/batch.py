@@ -374,7 +374,7 @@ def _council_carers(council_id: int) -> _Carers:
     return _Carers(genders, by_pair)
 
 
-def _refunds(council_id: int, person_ids: Collection[int]) -> dict[tuple[int, int], list[tuple[date, Decimal]]]:
+def _refunds(person_ids: Collection[int]) -> dict[tuple[int, int], list[tuple[date, Decimal]]]:
     from careledger.domain.ledger import EntryKind
     from careledger.ledger.models import LedgerEntry
 
@@ -389,7 +389,7 @@ def _refunds(council_id: int, person_ids: Collection[int]) -> dict[tuple[int, in
     return found
 
 
-def _transactions(council_id: int, person_ids: Collection[int]) -> dict[int, list[_Txn]]:
+def _transactions(person_ids: Collection[int]) -> dict[int, list[_Txn]]:
     found: dict[int, list[_Txn]] = defaultdict(list)
     if not person_ids:
         return found
@@ -414,9 +414,9 @@ def statuses(*, council, people: Mapping[int, str], as_of: date, leave_out_raise
     vendor = connection.vendor
     reviews = review_states(council_id=council.pk, plans={pid: p.plan for pid, p in packages.items()}, as_of=as_of)
     policy = council_spend_policy(council)
-    refunds = _refunds(council.pk, packages)
+    refunds = _refunds(packages)  # (the council's own people)
     dp = [pid for pid, p in packages.items() if p.plan.budget.delivery_mechanism == DeliveryMechanism.DIRECT_PAYMENT]
-    transactions = _transactions(council.pk, dp)
+    transactions = _transactions(dp)
     carers = _council_carers(council.pk)
     raised: dict[int, set[str]] = defaultdict(set)
     if leave_out_raised:
