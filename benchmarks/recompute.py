@@ -368,6 +368,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_recompute", help="a database to create and drop")
     parser.add_argument("--samples", type=int, default=50, help="packages timed one at a time")
     parser.add_argument("--workers", type=int, default=None, help="processes computing statuses (default: one per core, up to 8)")
+    parser.add_argument("--keep", action="store_true", help="leave the databases and files behind (to profile them)")
     parser.add_argument("--one", nargs=2, metavar=("LABEL", "URL"), help=argparse.SUPPRESS)  # a child process: one database
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -378,6 +379,8 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="careledger-recompute-bench-"))
+    if args.keep:
+        print(f"keeping the databases and files: {work}")
     (work / "export").mkdir()
     os.environ.setdefault("CARELEDGER_DATA_DIR", str(work))
     sys.path.insert(0, str(ROOT))
@@ -407,7 +410,7 @@ def main() -> None:
             subprocess.run(command + (["--workers", str(args.workers)] if args.workers else []), check=True, env=env)
             results.append(json.loads((work / f"{label}.json").read_text()))
         finally:
-            if admin is not None:
+            if admin is not None and not args.keep:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     took, loading, expected = reference(work / "export")
     print(f"DuckDB reference query: {took:.2f} s for {len(expected):,} packages (best of 3, tables in memory; reading the exported CSVs into them took {loading:.2f} s more)")

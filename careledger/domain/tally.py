@@ -55,6 +55,7 @@ __all__ = [
     "SlotBook",
     "Tally",
     "simple_parts",
+    "start_offset_seconds",
     "utc_text",
     "epoch_text",
     "not_at_a_slot",
@@ -90,6 +91,19 @@ def _whole(moment: datetime | None) -> bool:
     return moment is not None and moment.microsecond == 0
 
 
+def start_offset_seconds(planned_start: datetime, actual_start: datetime | None, actual_end: datetime | None) -> int | None:
+    """Check-in minus planned start in whole seconds (negative when early), as the import stores it
+    beside each visit; ``None`` unless all three times are there and whole seconds.
+
+    With it, the database's half of :func:`simple_parts` judges lateness and whole-second times by
+    comparing integers, not by parsing each visit's times.
+    """
+    if actual_end is None or not (_whole(planned_start) and _whole(actual_start) and _whole(actual_end)):
+        return None
+    assert actual_start is not None
+    return (actual_start.astimezone(UTC) - planned_start.astimezone(UTC)) // _SECOND  # between instants (one zone subtracts by wall clock)
+
+
 def simple_parts(visit: DeliveredVisit, rules: MonitoringRules, suspects: frozenset[str] = frozenset()) -> tuple[int, bool] | None:
     """``(payable minutes, under the minimum)`` of a simple visit, ``None`` for any other (see the module docstring).
 
@@ -100,9 +114,10 @@ def simple_parts(visit: DeliveredVisit, rules: MonitoringRules, suspects: frozen
     if visit.status != "completed" or not (_whole(visit.planned_start) and _whole(visit.actual_start) and _whole(visit.actual_end)):
         return None
     assert visit.actual_start is not None and visit.actual_end is not None
-    seconds = (visit.actual_end - visit.actual_start) // _SECOND
+    begin = visit.actual_start.astimezone(UTC)  # between instants: times in one zone subtract by wall clock
+    seconds = (visit.actual_end.astimezone(UTC) - begin) // _SECOND
     planned = visit.planned_minutes
-    if (visit.actual_start - visit.planned_start) // _SECOND > rules.late_after_minutes * 60:
+    if (begin - visit.planned_start.astimezone(UTC)) // _SECOND > rules.late_after_minutes * 60:
         return None  # late
     if seconds * 100 < planned * 60 * rules.short_below_percent:
         return None  # short
@@ -279,18 +294,25 @@ def _start(key: str) -> str:
     return key.split("/", 1)[0]
 
 
-def not_at_a_slot(book: SlotBook, simple: Iterable[SimpleVisits], visits: Iterable[DeliveredVisit] = ()) -> dict[str, set[str]]:
+def not_at_a_slot(
+    book: SlotBook, simple: Iterable[SimpleVisits], visits: Iterable[DeliveredVisit] = (), planned: Mapping[str, Iterable[datetime]] | None = None
+) -> dict[str, set[str]]:
     """The starts (key before ``/``) of simple visits that are not each alone at a slot of their own, by service.
 
     Alone means: their key is a slot's (same start and minutes), no other slot of the service
     starts then, no other simple visit either, and none of ``visits`` (the ones read in full)
-    is planned then. Those visits must be read in full and judged one by one (:func:`tally`
-    refuses a summary that has any). Empty for a package delivered at its slots' times.
+    is planned then; ``planned`` gives more such planned starts by service (of visits to be
+    read in full, before they are). Those visits must be read in full and judged one by one
+    (:func:`tally` refuses a summary that has any). Moving every visit of a service at one of
+    these starts to the full rows leaves none: what makes a visit not alone is at its own start.
+    Empty for a package delivered at its slots' times.
     """
     found: dict[str, set[str]] = {}
     others: dict[str, list[datetime]] = {}
     for visit in visits:
         others.setdefault(visit.service_ref, []).append(visit.planned_start.astimezone(UTC))
+    for service, starts in (planned or {}).items():
+        others.setdefault(service, []).extend(start.astimezone(UTC) for start in starts)
     for group in simple:
         slots = book.by_key.get(group.service_ref, {})
         odd = [code.split(";", 1)[0] for code in group.odd]
@@ -576,51 +598,75 @@ class _Pinned:
     priced: dict[date, tuple[int, Decimal]]
 
 
+def _line(slot: ScheduledVisit, visit: DeliveredVisit) -> Line:
+    """``Line(slot, visit)`` without the frozen dataclass's checks per field (a recompute makes a hundred thousand)."""
+    line = object.__new__(Line)
+    line.__dict__.update(slot=slot, visit=visit)
+    return line
+
+
 def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str, str], preferred_gender: str | None, plans) -> _Pinned:
     """``delivery.classify`` of slot-and-visit pairs (each visit at its slot's start), and their money
     (``priced_by_day``'s arithmetic, at the slot's day and rate: the same day, version and card)."""
     late_after = timedelta(minutes=rules.late_after_minutes)
     short_below = rules.short_below_percent * 60_000_000
-    minimum = rules.minimum_visit_minutes * 60_000_000
+    minimum_minutes = rules.minimum_visit_minutes
+    minimum = minimum_minutes * 60_000_000
     preferred = preferred_gender.strip().lower() if preferred_gender and preferred_gender.strip() else None
     buckets: dict[str, list[Line]] = {name: [] for name in ("missed", "late", "short", "under_minimum", "preference_breaches", "cancelled_by_person", "pending")}
+    missed, late, short, under, breaches = (buckets[name] for name in ("missed", "late", "short", "under_minimum", "preference_breaches"))
     delivered = microseconds = 0
-    value_by: dict[date, Decimal] = {}
+    minutes_by: dict[int, int] = {}  # paid minutes by cell (a day and a rate): priced once per cell, after
     count_by: dict[date, int] = {}
+    exact_paid: list[tuple[int, date, Decimal]] = []  # (cell, day, minutes) of a clock that pays a fraction of a minute
+    payable = _payable_seconds
     for (slot, cell, day, _), visit in pinned:
-        line = Line(slot, visit)
         status = visit.status
-        if status in ("missed", "cancelled_by_provider"):
-            buckets["missed"].append(line)
-            continue
-        if status == "cancelled_by_person" or status == "in_progress":
-            buckets["cancelled_by_person" if status == "cancelled_by_person" else "pending"].append(line)
+        if status != "completed":
+            if status in ("missed", "cancelled_by_provider"):
+                missed.append(_line(slot, visit))
+            elif status == "cancelled_by_person" or status == "in_progress":
+                buckets["cancelled_by_person" if status == "cancelled_by_person" else "pending"].append(_line(slot, visit))
             continue
         delivered += 1
         start, end = visit.actual_start, visit.actual_end
+        line = None
         if start is not None and start.astimezone(UTC) > slot.utc_start + late_after:
-            buckets["late"].append(line)
+            line = _line(slot, visit)
+            late.append(line)
         if start is not None and end is not None:
             lasted = (end.astimezone(UTC) - start.astimezone(UTC)) // _MICROSECOND
             microseconds += lasted
             if lasted * 100 < slot.minutes * short_below:
-                buckets["short"].append(line)
-            if lasted < minimum and slot.minutes >= rules.minimum_visit_minutes:
-                buckets["under_minimum"].append(line)
-        gender = carer_genders.get(visit.carer_ref) if visit.carer_ref is not None else None
-        if preferred and gender and gender.strip() and gender.strip().lower() != preferred:
-            buckets["preference_breaches"].append(line)
+                line = line or _line(slot, visit)
+                short.append(line)
+            if lasted < minimum and slot.minutes >= minimum_minutes:
+                line = line or _line(slot, visit)
+                under.append(line)
+        if preferred:
+            gender = carer_genders.get(visit.carer_ref) if visit.carer_ref is not None else None
+            if gender and gender.strip() and gender.strip().lower() != preferred:
+                breaches.append(line or _line(slot, visit))
         paid = None
         if start is not None and end is not None and not start.microsecond and not end.microsecond:
-            paid = _payable_seconds((end - start) // _SECOND, visit.planned_minutes, rules)
+            paid = payable((end - start) // _SECOND, visit.planned_minutes, rules)
         if paid is None:
-            paid = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=status, rules=rules)
-        if paid:
-            rate = _CELL_VALUES[cell][1]
-            value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(paid, rate))
+            exact = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=status, rules=rules)
+            if exact:
+                exact_paid.append((cell, day, exact))
+                count_by[day] = count_by.get(day, 0) + 1
+        elif paid:
+            minutes_by[cell] = minutes_by.get(cell, 0) + paid
             count_by[day] = count_by.get(day, 0) + 1
+    value_by: dict[date, Decimal] = {}
+    for cell, minutes in minutes_by.items():  # sum(minutes x rate) = sum(minutes) x rate, exactly
+        day, rate = _CELL_VALUES[cell]
+        value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(minutes, rate))
+    for cell, day, minutes in exact_paid:
+        value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(minutes, _CELL_VALUES[cell][1]))
     for lines in buckets.values():
-        lines.sort(key=_line_order)
+        if len(lines) > 1:
+            lines.sort(key=_line_order)
     return _Pinned(buckets, delivered, microseconds, {day: (count_by[day], value) for day, value in value_by.items()})
 
 

@@ -77,7 +77,7 @@ VISITS = Spec(
     revision=m.VisitRevision,
     owner="provider_id",
     revision_fk="visit_id",
-    data=("person_id", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "actual_seconds", "status"),
+    data=("person_id", "service_ref", "carer_ref", "planned_start", "planned_minutes", "actual_start", "actual_end", "actual_seconds", "start_offset_seconds", "status"),
     figures=(
         ("visits", "sgn"),
         ("completed", _when("status = 'completed'")),

@@ -121,6 +121,11 @@ class Visit(models.Model):
     actual_start = models.DateTimeField(null=True, blank=True)
     actual_end = models.DateTimeField(null=True, blank=True)
     actual_seconds = models.IntegerField(null=True, blank=True, help_text="Check-out minus check-in, in whole seconds")
+    start_offset_seconds = models.IntegerField(
+        null=True, blank=True,
+        help_text="Check-in minus planned start, in seconds (negative when early); set only when the planned start, check-in "
+        "and check-out are all whole seconds, so that the recompute's query judges lateness by integers",
+    )  # fmt: skip
     status = models.CharField(max_length=24, choices=_choices(VISIT_STATUSES))
     content_hash = models.CharField(max_length=64)
     version = models.IntegerField(default=1)
@@ -145,6 +150,7 @@ class VisitRevision(models.Model):
     actual_start = models.DateTimeField(null=True, blank=True)
     actual_end = models.DateTimeField(null=True, blank=True)
     actual_seconds = models.IntegerField(null=True, blank=True)
+    start_offset_seconds = models.IntegerField(null=True, blank=True)
     status = models.CharField(max_length=24)
     content_hash = models.CharField(max_length=64)
     run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)

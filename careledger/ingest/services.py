@@ -26,6 +26,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from careledger.audit import trail
+from careledger.domain.tally import start_offset_seconds
 from careledger.formats import delivery_csv as csvf
 from careledger.formats.delivery_csv import Accepted, CarerRow, Rejection, TransactionRow, VisitRow
 from careledger.records.errors import InvalidInput
@@ -107,19 +108,20 @@ class _Reach:
             if row.actual_start is not None and row.actual_end is not None:
                 # Between instants: aware times in one zone subtract by wall clock in Python.
                 seconds = int((row.actual_end.astimezone(UTC) - row.actual_start.astimezone(UTC)).total_seconds())
+            offset = start_offset_seconds(row.planned_start, row.actual_start, row.actual_end)
             if self.copy_text:  # one line of COPY text: refs hold no white space, only a backslash needs escaping
                 start, end = row.actual_start, row.actual_end
                 line = (
                     f"{seq}\t{accepted.line}\t{council_id}\t{provider_id}\t{_esc(row.visit_ref)}\t{person_id}\t{_esc(row.service_ref)}\t"
                     f"{_esc(row.carer_ref or '')}\t{row.planned_start.isoformat()}\t{row.planned_minutes}\t"
                     f"{start.isoformat() if start else NULL}\t{end.isoformat() if end else NULL}\t{NULL if seconds is None else seconds}\t"
-                    f"{row.status}\t{accepted.content_hash}\n"
+                    f"{NULL if offset is None else offset}\t{row.status}\t{accepted.content_hash}\n"
                 )
                 return line, (provider_id, row.visit_ref)
             staged = (
                 seq, accepted.line, council_id, provider_id, row.visit_ref,
                 person_id, row.service_ref, row.carer_ref or "", self.moment(row.planned_start), row.planned_minutes,
-                self.moment(row.actual_start), self.moment(row.actual_end), seconds, row.status,
+                self.moment(row.actual_start), self.moment(row.actual_end), seconds, offset, row.status,
                 accepted.content_hash,
             )  # fmt: skip
             return staged, (provider_id, row.visit_ref)

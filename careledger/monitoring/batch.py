@@ -140,7 +140,9 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
 
     Integers from the rules are written into the SQL (they are checked whole numbers, see
     ``MonitoringRules``). ``actual_seconds`` is stored by the import as check-out minus
-    check-in in whole seconds: with whole-second times, exactly the visit's duration.
+    check-in in whole seconds, and ``start_offset_seconds`` as check-in minus planned start,
+    only when all three times are whole seconds (``tally.start_offset_seconds``): so a simple
+    visit is judged by comparing integers, and its duration is exactly ``actual_seconds``.
     """
     secs, planned = "v.actual_seconds", "v.planned_minutes"
     least = "MIN" if vendor == "sqlite" else "LEAST"
@@ -162,60 +164,49 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
         full = f"{secs} >= ({planned} - {rules.payment_tolerance_minutes}) * 60" if rules.payment_basis == "planned_within_tolerance" else "0 = 1"
         whole_minutes = f" AND ({full} OR {secs} %% 60 = 0)"  # (%% is % once the parameters are put in)
     if vendor == "sqlite":
-        # Stored as naive UTC text, 19 characters when the seconds are whole (Django's format).
-        times = "length(v.planned_start) = 19 AND length(v.actual_start) = 19 AND length(v.actual_end) = 19"
-        not_late = f"v.actual_start <= datetime(v.planned_start, '+{rules.late_after_minutes * 60} seconds')"
-        key = f"v.planned_start || '/' || {planned}"
+        key = f"v.planned_start || '/' || {planned}"  # stored as naive UTC text (Django's format)
     else:
-        times = (
-            "v.planned_start = date_trunc('second', v.planned_start) AND v.actual_start = date_trunc('second', v.actual_start) "
-            "AND v.actual_end = date_trunc('second', v.actual_end)"
-        )
-        not_late = f"v.actual_start <= v.planned_start + interval '{rules.late_after_minutes * 60} seconds'"
         key = f"CAST(v.planned_start AT TIME ZONE 'UTC' AS TEXT) || '/' || {planned}"  # spelt as SQLite stores it
     simple = (
-        f"CASE WHEN v.status = 'completed' AND {secs} IS NOT NULL AND {times} AND {secs} * 100 >= {planned} * {60 * rules.short_below_percent} "
-        f"AND {not_late}{whole_minutes} THEN 1 ELSE 0 END"
+        f"v.status = 'completed' AND v.start_offset_seconds <= {rules.late_after_minutes * 60} "
+        f"AND {secs} * 100 >= {planned} * {60 * rules.short_below_percent}{whole_minutes}"
     )
     under = f"(CASE WHEN {secs} < {rules.minimum_visit_minutes * 60} AND {planned} >= {rules.minimum_visit_minutes} THEN 1 ELSE 0 END)"
     return simple, pay, under, key
 
 
-@functools.lru_cache(maxsize=64)
-def _queries(vendor: str, rules: MonitoringRules) -> tuple[str, str, str]:
-    """For one person: the simple visits summarised by service; every other visit as a row; and simple
-    visits at given starts as rows (when they cannot stay summarised)."""
+@functools.lru_cache(maxsize=128)
+def _queries(vendor: str, rules: MonitoringRules, suspects: bool) -> tuple[str, str]:
+    """For one person: (1) by service, the simple visits summarised and the planned starts of the
+    rest; (2) every other visit as a row, with the simple ones at the starts given (those that
+    cannot stay summarised), each row saying whether it is simple. ``suspects``: whether there
+    are carers whose visits are never simple (a JSON list is then the last parameter)."""
     simple, pay, under, key = simple_sql(vendor, rules)
     table = Visit._meta.db_table
     if vendor == "sqlite":
-        concat, text, suspect = "group_concat({})", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
+        concat, text, listed = "group_concat({})", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
+        at_starts = "v.planned_start IN (SELECT value FROM json_each(%s))"
     else:
-        concat, text, suspect = "string_agg({}, ',')", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
-    # A carer whose recorded gender may breach the person's preference makes no visit simple.
-    simple = f"CASE WHEN v.carer_ref IN {suspect} THEN 0 ELSE {simple} END"
+        concat, text, listed = "string_agg({}, ',')", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
+        at_starts = "v.planned_start = ANY(CAST(%s AS timestamptz[]))"
+    if suspects:  # a carer whose recorded gender may breach the person's preference makes no visit simple
+        simple = f"{simple} AND v.carer_ref NOT IN {listed}"
+    is_simple = f"(CASE WHEN {simple} THEN 1 ELSE 0 END)"
+    starts = text.format("v.planned_start")
     window = "v.person_id = %s AND v.planned_start >= %s AND v.planned_start < %s"
-    odd = f"{key} || ';' || CAST({pay} AS TEXT)"
+    # One code per visit, the simple test made once: "<key>" (simple, paid its planned minutes),
+    # "<key>;<payable>" (simple, paid otherwise) or "!<planned start>" (any other visit). Clocked
+    # seconds, visits under the minimum and recent carers are summed over every visit (the rows
+    # read in full are taken off again: status.carers_seen counts the same carers in either part).
+    code = f"CASE WHEN {simple} THEN {key} || CASE WHEN {pay} = v.planned_minutes THEN '' ELSE ';' || CAST({pay} AS TEXT) END ELSE '!' || {starts} END"
+    recent = "v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND COALESCE(v.actual_start, v.planned_start) > %s AND COALESCE(v.actual_start, v.planned_start) <= %s"
     grouped = (
-        f"SELECT v.service_ref, {concat.format(f'CASE WHEN {pay} = v.planned_minutes THEN {key} END')}, "
-        f"{concat.format(f'CASE WHEN {pay} <> v.planned_minutes THEN {odd} END')}, SUM(v.actual_seconds), "
-        f"{concat.format('DISTINCT CASE WHEN v.actual_start > %s AND v.actual_start <= %s THEN v.carer_ref END')}, SUM({under}) "
-        f"FROM {table} v WHERE {window} AND {simple} = 1 GROUP BY v.service_ref"
+        f"SELECT v.service_ref, {concat.format(code)}, SUM(v.actual_seconds), SUM({under}), {concat.format(f'DISTINCT CASE WHEN {recent} THEN v.carer_ref END')} "
+        f"FROM {table} v WHERE {window} GROUP BY v.service_ref"
     )
-    columns = f"v.ref, v.service_ref, v.carer_ref, {text.format('v.planned_start')}, v.planned_minutes, {text.format('v.actual_start')}, {text.format('v.actual_end')}, v.status, v.provider_id"
-    rest = f"SELECT {columns} FROM {table} v WHERE {window} AND {simple} = 0"
-    at_starts = f"SELECT {columns} FROM {table} v WHERE v.person_id = %s AND v.planned_start IN ({{starts}}) AND {simple} = 1"  # looked up by the index
-    return grouped, rest, at_starts
-
-
-def _placeholders(n: int) -> str:
-    return ", ".join(["%s"] * n) if n else "NULL"
-
-
-def _start_value(vendor: str, start: str):
-    """A key's start as this database compares it (SQLite: the stored text; PostgreSQL: an instant)."""
-    if vendor == "sqlite":
-        return start
-    return datetime.fromisoformat(start).replace(tzinfo=UTC)
+    columns = f"v.ref, v.service_ref, v.carer_ref, {starts}, v.planned_minutes, {text.format('v.actual_start')}, {text.format('v.actual_end')}, v.status, v.provider_id"
+    rest = f"SELECT {columns}, {is_simple}, v.actual_seconds FROM {table} v WHERE {window} AND ({is_simple} = 0 OR {at_starts})"
+    return grouped, rest
 
 
 def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
@@ -236,58 +227,55 @@ def read_visits(person_id: int, person_ref: str, first: datetime, before: dateti
                 suspects: Collection[str], continuity: tuple[datetime, datetime]) -> _Visits:  # fmt: skip
     """One person's visits planned from ``first`` to before ``before``: simple ones summarised, the rest in full.
 
-    ``suspects``: carers whose recorded gender differs from the person's preference (their visits
-    are never simple); ``continuity``: the window (exclusive, inclusive] in which a check-in makes a
-    carer a recent one.
+    Two queries: the summary (with the planned starts of the other visits), then the other
+    visits as rows, with the simple ones that are not alone at a slot of their own
+    (``tally.not_at_a_slot``, found from the first answer). ``suspects``: carers whose recorded
+    gender differs from the person's preference (their visits are never simple);
+    ``continuity``: the window (exclusive, inclusive] in which a check-in makes a carer a recent one.
     """
     vendor = connection.vendor
-    grouped, rest_sql, at_starts = _queries(vendor, rules)
+    grouped, rest_sql = _queries(vendor, rules, bool(suspects))
     window = [person_id, sql_datetime(first), sql_datetime(before)]
-    listed = json.dumps(sorted(suspects))
+    listed = [json.dumps(sorted(suspects))] if suspects else []
+    moment = _services._moment
     groups: dict[str, list] = {}
+    planned: dict[str, list[datetime]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(grouped, [sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window, listed])
-        for service, full, odd, seconds, carers, under in cursor.fetchall():
-            groups[service] = [full.split(",") if full else [], odd.split(",") if odd else [], int(seconds or 0), carers.split(",") if carers else [], int(under or 0)]
-        cursor.execute(rest_sql, [*window, listed])
-        rest, rows = _rows_to_visits(cursor.fetchall(), person_ref)
-        pairs = {(r[8], r[2]) for r in rows if r[2]}
-        seen: set[tuple] = set()  # (service, ref, provider) of the simple visits read in full so far
-        for _ in range(10):  # each round reads in full what cannot stay summarised; moving some can unseat others at their slot
-            stray = not_at_a_slot(book, _summaries(groups), rest)
-            if not stray:
-                break
-            wanted = {(service, start) for service, starts in stray.items() for start in starts}
-            starts = sorted({start for _, start in wanted})
-            picked: list[tuple] = []
-            for at in range(0, len(starts), 400):
-                part = starts[at : at + 400]
-                cursor.execute(at_starts.format(starts=_placeholders(len(part))), [person_id, *(_start_value(vendor, s) for s in part), listed])
-                picked += cursor.fetchall()
-            moved = []
-            for r in picked:  # other services' visits at those starts, and those read before, stay where they are
-                if (r[1], r[0], r[8]) in seen or (r[1], r[3]) not in wanted:
-                    continue
-                seen.add((r[1], r[0], r[8]))
-                moved.append(r)
-            more, more_rows = _rows_to_visits(moved, person_ref)
-            for visit, raw in zip(more, moved, strict=True):
-                # Out of the summary: its key and seconds (its carer may stay among the recent ones: it
-                # still visited, and carers_seen of the full rows says the same).
-                group = groups[visit.service_ref]
-                key = f"{raw[3]}/{visit.planned_minutes}"
-                if key in group[0]:
-                    group[0].remove(key)
-                else:
-                    group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
-                group[2] -= (visit.actual_end - visit.actual_start) // timedelta(seconds=1)
-                group[4] -= simple_parts(visit, rules)[1]  # (it was simple, so it has parts) under the minimum
-                if raw[2]:
-                    pairs.add((raw[8], raw[2]))
-            rest += more
-            rows += more_rows
-        else:  # pragma: no cover - every round moves at least one visit, and there are finitely many
-            raise AssertionError(f"person {person_id}: simple visits still not at a slot after reading them in full")
+        cursor.execute(grouped, [*listed, sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window])
+        for service, codes, seconds, under, carers in cursor.fetchall():
+            codes = codes.split(",") if codes else []
+            others = [code[1:] for code in codes if code[0] == "!"]
+            full = [code for code in codes if code[0] != "!" and ";" not in code]
+            odd = [code for code in codes if code[0] != "!" and ";" in code]
+            groups[service] = [full, odd, int(seconds or 0), carers.split(",") if carers else [], int(under or 0)]
+            planned[service] = [moment(start) for start in others]
+        stray = not_at_a_slot(book, _summaries(groups), planned=planned)
+        starts = sorted({start for found in stray.values() for start in found})
+        values: object = json.dumps(starts) if vendor == "sqlite" else [datetime.fromisoformat(start).replace(tzinfo=UTC) for start in starts]
+        cursor.execute(rest_sql, [*listed, *window, *listed, values])
+        raw = cursor.fetchall()
+    kept, moved = [], []
+    minimum = rules.minimum_visit_minutes
+    for r in raw:
+        if r[9]:  # simple, at a start where some simple visit is not alone
+            if r[3] not in stray.get(r[1], ()):
+                continue  # another service's visit at that start: it stays summarised
+            moved.append(len(kept))
+        kept.append(r)
+        group = groups[r[1]]  # the summary's sums are of every visit: this one is judged in full
+        seconds = r[10]
+        if seconds is not None:
+            group[2] -= seconds
+            group[4] -= seconds < minimum * 60 and r[4] >= minimum
+    rest, rows = _rows_to_visits(kept, person_ref)
+    for at in moved:  # out of the summary: its key
+        group = groups[kept[at][1]]
+        key = f"{kept[at][3]}/{kept[at][4]}"
+        if key in group[0]:
+            group[0].remove(key)
+        else:
+            group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
+    pairs = {(r[8], r[2]) for r in rows if r[2]}
     return _Visits(_summaries(groups), rest, pairs)
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from careledger.domain.costing import scheduled_visits
 from careledger.domain.delivery import DeliveredVisit
-from careledger.domain.rules import MonitoringRules
+from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
 from careledger.domain.status import end_of_day
 from careledger.domain.tally import simple_parts
 from careledger.formats.plan_file import parse_plan
@@ -238,3 +238,18 @@ def test_an_entry_written_around_the_sync_is_found_reversed_and_the_digest_recou
     assert LedgerEntry.objects.filter(source_ref="visit:NOBODY").count() == 2
     assert digests_check(council_id=scope.council.pk) == []
     assert recompute_statuses(scope=scope, as_of=AS_OF).counts["synced"] == 0
+
+
+def test_visits_stored_without_their_offset_are_judged_one_by_one_to_the_same_figures(council_of_three):
+    """A visit the import left without ``start_offset_seconds`` (times not whole seconds, or rows written
+    around the import) is never simple: it comes as a row, and the figures do not change."""
+    scope = council_of_three
+    people = dict(scope.people().values_list("id", "ref"))
+    before, _ = batch.statuses(council=scope.council, people=people, as_of=AS_OF)
+    Visit.objects.update(start_offset_seconds=None)
+    after, _ = batch.statuses(council=scope.council, people=people, as_of=AS_OF)
+    for pid, result in after.items():
+        assert result.status == before[pid].status and result.alerts == before[pid].alerts
+        assert sum(len(g.full) + len(g.odd) for g in batch.read_visits(
+            pid, people[pid], end_of_day(START - timedelta(days=2)), end_of_day(AS_OF), DEFAULT_RULES,
+            batch.slot_book(result.plans, START, AS_OF), frozenset(), (end_of_day(AS_OF) - timedelta(weeks=4), end_of_day(AS_OF))).simple) == 0

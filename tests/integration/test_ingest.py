@@ -194,3 +194,45 @@ def test_a_visit_across_the_autumn_clock_change_lasts_what_really_passed(system,
     text = HEADER + "C1,MARY-86,ACME-CARE,homecare,C1,2026-10-25T01:30:00+01:00,45,2026-10-25T01:30:00+01:00,2026-10-25T01:15:00+00:00,completed\n"
     assert run_import(system, text).run.added == 1
     assert Visit.objects.get(ref="C1").actual_seconds == 45 * 60
+
+
+def test_each_visit_keeps_its_check_in_offset_only_when_its_times_are_whole_seconds(system, mary):
+    """``start_offset_seconds`` (the recompute's integer test of lateness), through the import's own path on each database."""
+    lines = [
+        "W1,MARY-86,ACME-CARE,homecare,C1,2026-04-06 09:00,60,2026-04-06 09:35,2026-04-06 10:30,completed\n",  # 35 minutes late
+        "W2,MARY-86,ACME-CARE,homecare,C1,2026-04-07 09:00,60,2026-04-07 08:55,2026-04-07 10:00,completed\n",  # 5 minutes early
+        "W3,MARY-86,ACME-CARE,homecare,C1,2026-04-08 09:00,60,2026-04-08 09:00:00.5,2026-04-08 10:00,completed\n",  # half a second
+        "W4,MARY-86,ACME-CARE,homecare,C1,2026-04-09 09:00,60,2026-04-09 09:10,,in_progress\n",  # no check-out
+        "W5,MARY-86,ACME-CARE,homecare,C1,2026-03-29 00:30,60,2026-03-29 02:10,2026-03-29 03:00,completed\n",  # across the clocks going forward
+        "W6,MARY-86,ACME-CARE,homecare,C1,2026-04-10 09:00,60,,,missed\n",
+    ]
+    run = run_import(system, HEADER + "".join(lines)).run
+    assert run.rejected == 0, list(RejectedRow.objects.values_list("line", "reason"))
+    got = dict(Visit.objects.values_list("ref", "start_offset_seconds"))
+    # 00:30 GMT to 02:10 BST is 40 minutes of real time (01:00 GMT became 02:00 BST)
+    assert got == {"W1": 35 * 60, "W2": -5 * 60, "W3": None, "W4": None, "W5": 40 * 60, "W6": None}
+    run_import(system, HEADER + lines[0].replace("09:35", "09:05"))  # an amendment keeps the old value in the revision
+    assert Visit.objects.get(ref="W1").start_offset_seconds == 5 * 60
+    assert VisitRevision.objects.get(visit__ref="W1").start_offset_seconds == 35 * 60
+
+
+def test_the_migration_fills_in_the_offset_of_visits_stored_before_it(system, mary):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    run_import(system, HEADER + "V1,MARY-86,ACME-CARE,homecare,C1,2026-04-06 09:00,60,2026-04-06 09:31,2026-04-06 10:00,completed\n")
+    run_import(system, HEADER + "V2,MARY-86,ACME-CARE,homecare,C1,2026-04-07 09:00,60,2026-04-07 09:00:00.25,2026-04-07 10:00,completed\n")
+    run_import(system, HEADER + "V3,MARY-86,ACME-CARE,homecare,C1,2026-04-08 09:00,60,2026-04-08 09:02,2026-04-08 10:00,completed\n")
+    run_import(system, HEADER + "V3,MARY-86,ACME-CARE,homecare,C1,2026-04-08 09:00,60,2026-04-08 09:04,2026-04-08 10:00,completed\n")
+    before = dict(Visit.objects.values_list("ref", "start_offset_seconds"))
+    revisions = list(VisitRevision.objects.values_list("id", "start_offset_seconds"))
+    assert before["V3"] == 240 and before["V2"] is None and revisions and all(r[1] == 120 for r in revisions)
+    Visit.objects.update(start_offset_seconds=None)
+    VisitRevision.objects.update(start_offset_seconds=None)
+    fill = import_module("careledger.ingest.migrations.0002_start_offset_seconds")._fill
+    fill(apps, SimpleNamespace(connection=connection))  # (all it reads of the schema editor)
+    assert dict(Visit.objects.values_list("ref", "start_offset_seconds")) == before
+    assert list(VisitRevision.objects.values_list("id", "start_offset_seconds")) == revisions
