@@ -566,6 +566,8 @@ def tally(
         ours = getattr(rec, name)
         if not extra:
             return ours
+        if not ours:
+            return tuple(extra)  # (sorted already)
         return tuple(sorted((*ours, *extra), key=_line_order))
 
     recent = set(carers_seen(visits, now, continuity_weeks)) | carers
@@ -587,7 +589,10 @@ def tally(
 
 def _line_order(line: Line) -> tuple[datetime, str]:
     """``classify``'s order: what the line committed to, as an instant, then its ref."""
-    return (line.slot.utc_start if line.slot is not None else line.visit.planned_start.astimezone(UTC), line.ref)  # type: ignore[union-attr]
+    slot, visit = line.slot, line.visit
+    if visit is not None:
+        return (slot.utc_start if slot is not None else visit.planned_start.astimezone(UTC), visit.visit_ref)
+    return (slot.utc_start, line.ref)  # type: ignore[union-attr]
 
 
 @dataclass

@@ -175,41 +175,68 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
     return simple, pay, under, key
 
 
-@functools.lru_cache(maxsize=128)
-def _queries(vendor: str, rules: MonitoringRules, suspects: bool) -> tuple[str, str]:
-    """For one person: (1) by service, the simple visits summarised and the planned starts of the
-    rest; (2) every other visit as a row, with the simple ones at the starts given (those that
-    cannot stay summarised), each row saying whether it is simple. ``suspects``: whether there
-    are carers whose visits are never simple (a JSON list is then the last parameter)."""
+RECORD, UNIT = "\x1e", "\x1f"  # the separators of the codes, and of a visit's fields in its code
+
+
+@functools.lru_cache(maxsize=256)
+def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays: int) -> tuple[str, str]:
+    """For ``n`` people, each with their own window: (1) by person and service, the simple visits
+    summarised and every other visit in full; (2) the simple visits at ``strays`` given (person,
+    planned start) pairs (those that cannot stay summarised), as rows.
+
+    ``suspects``: whether there are carers whose visits are never simple (a JSON list is then the
+    first parameter). The people and pairs come as a table of parameters: SQLite's ``VALUES``
+    (``CROSS JOIN`` has it read them first and each person's visits by the index); PostgreSQL's
+    ``unnest`` of arrays (one plan for any number of people).
+    """
     simple, pay, under, key = simple_sql(vendor, rules)
     table = Visit._meta.db_table
     if vendor == "sqlite":
-        concat, text, listed = "group_concat({})", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
-        at_starts = "v.planned_start IN (SELECT value FROM json_each(%s))"
+        concat, text, listed = "group_concat({}, char(30))", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
+        people = f"(WITH w(pid, lo, hi, c0, c1) AS (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * n)}) SELECT * FROM w) w CROSS JOIN"
+        pairs = f"(WITH s(pid, start) AS (VALUES {', '.join(['(%s, %s)'] * max(strays, 1))}) SELECT * FROM s) s CROSS JOIN"
     else:
-        concat, text, listed = "string_agg({}, ',')", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
-        at_starts = "v.planned_start = ANY(CAST(%s AS timestamptz[]))"
+        concat, text, listed = "string_agg({}, chr(30))", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
+        people = (
+            "unnest(CAST(%s AS bigint[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), "
+            "CAST(%s AS timestamptz[])) AS w(pid, lo, hi, c0, c1) JOIN"
+        )
+        pairs = "unnest(CAST(%s AS bigint[]), CAST(%s AS timestamptz[])) AS s(pid, start) JOIN"
     if suspects:  # a carer whose recorded gender may breach the person's preference makes no visit simple
         simple = f"{simple} AND v.carer_ref NOT IN {listed}"
     is_simple = f"(CASE WHEN {simple} THEN 1 ELSE 0 END)"
     starts = text.format("v.planned_start")
-    window = "v.person_id = %s AND v.planned_start >= %s AND v.planned_start < %s"
+    window = "v.person_id = w.pid AND v.planned_start >= w.lo AND v.planned_start < w.hi"
     # One code per visit, the simple test made once: "<key>" (simple, paid its planned minutes),
-    # "<key>;<payable>" (simple, paid otherwise) or "!<planned start>" (any other visit). Clocked
-    # seconds, visits under the minimum and recent carers are summed over every visit (the rows
-    # read in full are taken off again: status.carers_seen counts the same carers in either part).
-    code = f"CASE WHEN {simple} THEN {key} || CASE WHEN {pay} = v.planned_minutes THEN '' ELSE ';' || CAST({pay} AS TEXT) END ELSE '!' || {starts} END"
-    recent = "v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND COALESCE(v.actual_start, v.planned_start) > %s AND COALESCE(v.actual_start, v.planned_start) <= %s"
+    # "<key>;<payable>" (simple, paid otherwise) or "!" and the visit's fields (any other visit; refs
+    # hold no control characters, so the unit and record separators part them). Clocked seconds,
+    # visits under the minimum and recent carers are summed over every visit (the visits judged in
+    # full are taken off again: status.carers_seen counts the same carers in either part).
+    fields = [starts, "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
+              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)", "COALESCE(CAST(v.actual_seconds AS TEXT), '')"]  # fmt: skip
+    unit = "char(31)" if vendor == "sqlite" else "chr(31)"
+    other = f" || {unit} || ".join(fields)
+    code = f"CASE WHEN {simple} THEN {key} || CASE WHEN {pay} = v.planned_minutes THEN '' ELSE ';' || CAST({pay} AS TEXT) END ELSE '!' || {other} END"
+    began = "COALESCE(v.actual_start, v.planned_start)"
+    recent = f"v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND {began} > w.c0 AND {began} <= w.c1"
+    if vendor == "sqlite":  # (SQLite's DISTINCT aggregate takes no separator: commas in a ref travel as the unit separator)
+        carers = f"group_concat(DISTINCT CASE WHEN {recent} THEN replace(v.carer_ref, ',', {unit}) END)"
+    else:
+        carers = f"string_agg(DISTINCT CASE WHEN {recent} THEN replace(v.carer_ref, ',', {unit}) END, ',')"
     grouped = (
-        f"SELECT v.service_ref, {concat.format(code)}, SUM(v.actual_seconds), SUM({under}), {concat.format(f'DISTINCT CASE WHEN {recent} THEN v.carer_ref END')} "
-        f"FROM {table} v WHERE {window} GROUP BY v.service_ref"
+        f"SELECT v.person_id, v.service_ref, {concat.format(code)}, SUM(v.actual_seconds), SUM({under}), {carers} "
+        f"FROM {people} {table} v ON {window} GROUP BY v.person_id, v.service_ref"
     )
-    columns = f"v.ref, v.service_ref, v.carer_ref, {starts}, v.planned_minutes, {text.format('v.actual_start')}, {text.format('v.actual_end')}, v.status, v.provider_id"
-    rest = f"SELECT {columns}, {is_simple}, v.actual_seconds FROM {table} v WHERE {window} AND ({is_simple} = 0 OR {at_starts})"
-    return grouped, rest
+    columns = (
+        f"v.person_id, v.ref, v.service_ref, v.carer_ref, {starts}, v.planned_minutes, {text.format('v.actual_start')}, "
+        f"{text.format('v.actual_end')}, v.status, v.provider_id"
+    )
+    at = f"SELECT {columns}, v.actual_seconds FROM {pairs} {table} v ON v.person_id = s.pid AND v.planned_start = s.start WHERE {is_simple} = 1"
+    return grouped, at
 
 
 def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
+    """(ref, service, carer, planned start, minutes, actual start, actual end, status, provider id) rows as visits."""
     moment = _services._moment
     rows = [(r[0], r[1], r[2], moment(r[3]), r[4], moment(r[5]), moment(r[6]), r[7], r[8]) for r in rows]
     make = DeliveredVisit.stored
@@ -223,60 +250,123 @@ class _Visits:
     pairs: set[tuple[int, str]]  # (provider id, carer ref) of the visits read in full, for their genders
 
 
+@dataclass(frozen=True)
+class VisitRead:
+    """What to read of one person's visits: those planned from ``first`` to before ``before``.
+
+    ``book``: the slots the simple visits must sit at; ``suspects``: carers whose recorded gender
+    differs from the person's preference (their visits are never simple); ``continuity``: the
+    window (exclusive, inclusive] in which a check-in makes a carer a recent one.
+    """
+
+    person_id: int
+    person_ref: str
+    first: datetime
+    before: datetime
+    rules: MonitoringRules
+    book: SlotBook
+    suspects: frozenset[str]
+    continuity: tuple[datetime, datetime]
+
+
+CHUNK = 150  # people a query reads at once (5 parameters each: under SQLite's oldest limit of 999)
+
+
 def read_visits(person_id: int, person_ref: str, first: datetime, before: datetime, rules: MonitoringRules, book: SlotBook,
                 suspects: Collection[str], continuity: tuple[datetime, datetime]) -> _Visits:  # fmt: skip
-    """One person's visits planned from ``first`` to before ``before``: simple ones summarised, the rest in full.
+    """One person's visits planned from ``first`` to before ``before``: simple ones summarised, the rest in full (see :func:`read_many`)."""
+    return read_many([VisitRead(person_id, person_ref, first, before, rules, book, frozenset(suspects), continuity)])[person_id]
 
-    Two queries: the summary (with the planned starts of the other visits), then the other
-    visits as rows, with the simple ones that are not alone at a slot of their own
-    (``tally.not_at_a_slot``, found from the first answer). ``suspects``: carers whose recorded
-    gender differs from the person's preference (their visits are never simple);
-    ``continuity``: the window (exclusive, inclusive] in which a check-in makes a carer a recent one.
+
+def read_many(reads: Sequence[VisitRead]) -> dict[int, _Visits]:
+    """Many people's visits, simple ones summarised and the rest in full, by person id.
+
+    People with the same rules and suspects are read together, :data:`CHUNK` at a time, in two
+    or three queries: the summaries (with the planned starts of the other visits); the other
+    visits as rows; and, when some simple visits are not alone at a slot of their own
+    (``tally.not_at_a_slot``, found from the first answer), those visits as rows too.
     """
+    together: dict[tuple, list[VisitRead]] = defaultdict(list)
+    for read in reads:
+        together[(read.rules, read.suspects)].append(read)
+    found: dict[int, _Visits] = {}
+    for (rules, suspects), group in together.items():
+        for at in range(0, len(group), CHUNK):
+            found.update(_read_chunk(group[at : at + CHUNK], rules, suspects))
+    return found
+
+
+def _table(vendor: str, columns: Sequence[Sequence]) -> list:
+    """Rows of parameters as the query's table takes them: SQLite, row after row; PostgreSQL, one array per column."""
+    if vendor == "sqlite":
+        return [value for row in zip(*columns, strict=True) for value in row]
+    return [list(column) for column in columns]
+
+
+def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: frozenset[str]) -> dict[int, _Visits]:
     vendor = connection.vendor
-    grouped, rest_sql = _queries(vendor, rules, bool(suspects))
-    window = [person_id, sql_datetime(first), sql_datetime(before)]
+    to_db = (lambda moment: sql_datetime(moment)) if vendor == "sqlite" else (lambda moment: moment)
     listed = [json.dumps(sorted(suspects))] if suspects else []
     moment = _services._moment
-    groups: dict[str, list] = {}
-    planned: dict[str, list[datetime]] = {}
+    by_id = {read.person_id: read for read in reads}
+    people = _table(vendor, [
+        [r.person_id for r in reads], [to_db(r.first) for r in reads], [to_db(r.before) for r in reads],
+        [to_db(r.continuity[0]) for r in reads], [to_db(r.continuity[1]) for r in reads],
+    ])  # fmt: skip
+    groups: dict[int, dict[str, list]] = {r.person_id: {} for r in reads}
+    planned: dict[int, dict[str, list[datetime]]] = {r.person_id: {} for r in reads}
+    stray: dict[int, dict[str, set[str]]] = {}
+    raw: dict[int, list[tuple]] = {r.person_id: [] for r in reads}
     with connection.cursor() as cursor:
-        cursor.execute(grouped, [*listed, sql_datetime(continuity[0]), sql_datetime(continuity[1]), *window])
-        for service, codes, seconds, under, carers in cursor.fetchall():
-            codes = codes.split(",") if codes else []
-            others = [code[1:] for code in codes if code[0] == "!"]
-            full = [code for code in codes if code[0] != "!" and ";" not in code]
-            odd = [code for code in codes if code[0] != "!" and ";" in code]
-            groups[service] = [full, odd, int(seconds or 0), carers.split(",") if carers else [], int(under or 0)]
-            planned[service] = [moment(start) for start in others]
-        stray = not_at_a_slot(book, _summaries(groups), planned=planned)
-        starts = sorted({start for found in stray.values() for start in found})
-        values: object = json.dumps(starts) if vendor == "sqlite" else [datetime.fromisoformat(start).replace(tzinfo=UTC) for start in starts]
-        cursor.execute(rest_sql, [*listed, *window, *listed, values])
-        raw = cursor.fetchall()
-    kept, moved = [], []
-    minimum = rules.minimum_visit_minutes
-    for r in raw:
-        if r[9]:  # simple, at a start where some simple visit is not alone
-            if r[3] not in stray.get(r[1], ()):
-                continue  # another service's visit at that start: it stays summarised
-            moved.append(len(kept))
-        kept.append(r)
-        group = groups[r[1]]  # the summary's sums are of every visit: this one is judged in full
-        seconds = r[10]
-        if seconds is not None:
-            group[2] -= seconds
-            group[4] -= seconds < minimum * 60 and r[4] >= minimum
-    rest, rows = _rows_to_visits(kept, person_ref)
-    for at in moved:  # out of the summary: its key
-        group = groups[kept[at][1]]
-        key = f"{kept[at][3]}/{kept[at][4]}"
-        if key in group[0]:
-            group[0].remove(key)
-        else:
-            group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
-    pairs = {(r[8], r[2]) for r in rows if r[2]}
-    return _Visits(_summaries(groups), rest, pairs)
+        grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
+        cursor.execute(grouped, [*listed, *people])
+        for person_id, service, codes, seconds, under, carers in cursor.fetchall():
+            codes = codes.split(RECORD) if codes else []
+            others = [code[1:].split(UNIT) for code in codes if code[0] == "!"]
+            groups[person_id][service] = [
+                [code for code in codes if code[0] != "!" and ";" not in code], [code for code in codes if code[0] != "!" and ";" in code],
+                int(seconds or 0), [c.replace(UNIT, ",") for c in carers.split(",")] if carers else [], int(under or 0),
+            ]  # fmt: skip
+            planned[person_id][service] = [moment(f[0]) for f in others]
+            raw[person_id] += [
+                (person_id, f[1], service, f[2], f[0], int(f[3]), f[4] or None, f[5] or None, f[6], int(f[7]), int(f[8]) if f[8] else None)
+                for f in others
+            ]  # fmt: skip
+        pairs: list[tuple[int, str]] = []
+        for read in reads:
+            found = not_at_a_slot(read.book, _summaries(groups[read.person_id]), planned=planned[read.person_id])
+            if found:
+                stray[read.person_id] = found
+                pairs += sorted({(read.person_id, start) for starts in found.values() for start in starts})
+        for at in range(0, len(pairs), 400):
+            part = pairs[at : at + 400]
+            _, at_sql = _queries(vendor, rules, bool(suspects), 0, len(part) if vendor == "sqlite" else 1)
+            values = [[p for p, _ in part], [s if vendor == "sqlite" else datetime.fromisoformat(s).replace(tzinfo=UTC) for _, s in part]]
+            cursor.execute(at_sql, [*_table(vendor, values), *listed])
+            for row in cursor.fetchall():
+                if row[4] in stray[row[0]].get(row[2], ()):  # (another service's visit at that start stays summarised)
+                    raw[row[0]].append((*row, "moved"))
+    out = {}
+    minimum = rules.minimum_visit_minutes * 60
+    least = rules.minimum_visit_minutes
+    for person_id, rows in raw.items():
+        summary = groups[person_id]
+        for row in rows:  # the summary's sums are of every visit: these are judged in full
+            seconds = row[10]
+            if seconds is not None:
+                group = summary[row[2]]
+                group[2] -= seconds
+                group[4] -= seconds < minimum and row[5] >= least
+            if len(row) > 11:  # a simple visit moved out of the summary: its key too
+                group = summary[row[2]]
+                key = f"{row[4]}/{row[5]}"
+                if key in group[0]:
+                    group[0].remove(key)
+                else:
+                    group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
+        rest, kept = _rows_to_visits([row[1:10] for row in rows], by_id[person_id].person_ref)
+        out[person_id] = _Visits(_summaries(summary), rest, {(r[8], r[2]) for r in kept if r[2]})
+    return out
 
 
 def _summaries(groups: Mapping[str, list]) -> list[SimpleVisits]:
@@ -308,20 +398,28 @@ def suspects_for(preferred: str | None, carers: Mapping[str, set[str]]) -> froze
     return frozenset(ref for ref, genders in carers.items() if any(g.strip() and g.strip().lower() != wanted for g in genders))
 
 
-def _judge_one(package: _Package, as_of: date, *, vendor: str, review: ReviewState, spend_policy: SpendPolicy, carers: _Carers,
-               transactions: Sequence[_Txn], refunds: list[tuple[date, Decimal]], raised: frozenset[str]) -> PackageResult:  # fmt: skip
+def _read_of(package: _Package, as_of: date, carers: _Carers) -> VisitRead:
+    """What to read of a package's visits to judge it as at the end of ``as_of``."""
+    plan, rules = package.plan, package.rules
+    budget = plan.budget
+    now = end_of_day(min(as_of, budget.end_date))
+    book = slot_book(list(package.plans), budget.start_date, min(as_of, budget.end_date))
+    first = end_of_day(budget.start_date - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
+    continuity = (now.astimezone(UTC) - timedelta(weeks=4), now.astimezone(UTC))  # status.carers_seen's window
+    suspects = suspects_for(plan.person.preferences.carer_gender, carers.genders)
+    return VisitRead(package.person_id, package.person_ref, first, now, rules, book, suspects, continuity)
+
+
+def _judge_one(package: _Package, as_of: date, read: VisitRead, visits: _Visits, *, review: ReviewState, spend_policy: SpendPolicy,
+               carers: _Carers, transactions: Sequence[_Txn], refunds: list[tuple[date, Decimal]], raised: frozenset[str]) -> PackageResult:  # fmt: skip
     plan, rules = package.plan, package.rules
     budget = plan.budget
     upto = min(as_of, budget.end_date)
-    now = end_of_day(upto)
     plans = list(package.plans)
-    book = slot_book(plans, budget.start_date, upto)
-    window_start = end_of_day(budget.start_date - timedelta(days=1)) - timedelta(minutes=rules.match_window_minutes)
     preferred = plan.person.preferences.carer_gender
-    continuity = (now.astimezone(UTC) - timedelta(weeks=4), now.astimezone(UTC))  # status.carers_seen's window
-    visits = read_visits(package.person_id, package.person_ref, window_start, now, rules, book, suspects_for(preferred, carers.genders), continuity)
     genders = carers.of(visits.pairs) if preferred else {}  # genders only matter against a preference
-    figures = tally(book=book, simple=visits.simple, visits=visits.rest, plans=plans, now=now, rules=rules, carer_genders=genders, preferred_gender=preferred)
+    figures = tally(book=read.book, simple=visits.simple, visits=visits.rest, plans=plans, now=read.before, rules=rules,
+                    carer_genders=genders, preferred_gender=preferred)  # fmt: skip
     txns = sorted((t for t in transactions if budget.start_date <= t.date <= upto), key=lambda t: (t.date, t.ref))
     judged = _services.judge(
         person_ref=package.person_ref, as_of=as_of, plan=plan, plans=plans, rules=rules, thresholds=package.thresholds,
@@ -399,7 +497,6 @@ def statuses(*, council, people: Mapping[int, str], as_of: date, leave_out_raise
     packages, failed = _packages(council.pk, people, as_of)
     if not packages:
         return {}, failed
-    vendor = connection.vendor
     reviews = review_states(council_id=council.pk, plans={pid: p.plan for pid, p in packages.items()}, as_of=as_of)
     policy = council_spend_policy(council)
     refunds = _refunds(packages)  # (the council's own people)
@@ -415,12 +512,17 @@ def statuses(*, council, people: Mapping[int, str], as_of: date, leave_out_raise
             if person_id in wanted:
                 raised[person_id].add(cause)
     results = {}
-    for pid, package in packages.items():
-        results[pid] = _judge_one(
-            package, as_of, vendor=vendor, review=reviews[pid], spend_policy=policy, carers=carers,
-            transactions=transactions.get(pid, ()), refunds=refunds.get((pid, package.version.budget_id), []),
-            raised=frozenset(raised.get(pid, ())),
-        )  # fmt: skip
+    ids = list(packages)
+    for at in range(0, len(ids), CHUNK * 2):  # their visits read a chunk at a time, then judged one by one
+        reads = {pid: _read_of(packages[pid], as_of, carers) for pid in ids[at : at + CHUNK * 2]}
+        visits = read_many(list(reads.values()))
+        for pid, read in reads.items():
+            package = packages[pid]
+            results[pid] = _judge_one(
+                package, as_of, read, visits[pid], review=reviews[pid], spend_policy=policy, carers=carers,
+                transactions=transactions.get(pid, ()), refunds=refunds.get((pid, package.version.budget_id), []),
+                raised=frozenset(raised.get(pid, ())),
+            )  # fmt: skip
     return results, failed
 
 
