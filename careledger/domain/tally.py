@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from .delivery import DeliveredVisit, Line, MatchResult, classify, match
 from .localtime import LONDON
@@ -603,6 +604,9 @@ class _Pinned:
     priced: dict[date, tuple[int, Decimal]]
 
 
+_PINNED_ORDER = attrgetter("slot.utc_start", "visit.visit_ref")
+
+
 def _line(slot: ScheduledVisit, visit: DeliveredVisit) -> Line:
     """``Line(slot, visit)`` without the frozen dataclass's checks per field (a recompute makes a hundred thousand)."""
     line = object.__new__(Line)
@@ -671,7 +675,7 @@ def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str,
         value_by[day] = _EXACT.add(value_by.get(day, _ZERO), _EXACT.multiply(minutes, _CELL_VALUES[cell][1]))
     for lines in buckets.values():
         if len(lines) > 1:
-            lines.sort(key=_line_order)
+            lines.sort(key=_PINNED_ORDER)  # _line_order, for lines that all have a slot and a visit
     return _Pinned(buckets, delivered, microseconds, {day: (count_by[day], value) for day, value in value_by.items()})
 
 

@@ -176,6 +176,7 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
 
 
 RECORD, UNIT = "\x1e", "\x1f"  # the separators of the codes, and of a visit's fields in its code
+SEMI = "';'"
 
 
 @functools.lru_cache(maxsize=256)
@@ -207,16 +208,14 @@ def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays
     is_simple = f"(CASE WHEN {simple} THEN 1 ELSE 0 END)"
     starts = text.format("v.planned_start")
     window = "v.person_id = w.pid AND v.planned_start >= w.lo AND v.planned_start < w.hi"
-    # One code per visit, the simple test made once: "<key>" (simple, paid its planned minutes),
-    # "<key>;<payable>" (simple, paid otherwise) or "!" and the visit's fields (any other visit; refs
-    # hold no control characters, so the unit and record separators part them). Clocked seconds,
-    # visits under the minimum and recent carers are summed over every visit (the visits judged in
-    # full are taken off again: status.carers_seen counts the same carers in either part).
+    # By person and service: the keys of the simple visits paid their planned minutes; "<key>;<payable>"
+    # of those paid otherwise; their clocked seconds and how many were under the minimum; every
+    # other visit's fields (refs hold no control characters, so the unit and record separators part
+    # them); and the recent carers of every visit (status.carers_seen counts the same in either part).
     fields = [starts, "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
-              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)", "COALESCE(CAST(v.actual_seconds AS TEXT), '')"]  # fmt: skip
+              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)"]  # fmt: skip
     unit = "char(31)" if vendor == "sqlite" else "chr(31)"
     other = f" || {unit} || ".join(fields)
-    code = f"CASE WHEN {simple} THEN {key} || CASE WHEN {pay} = v.planned_minutes THEN '' ELSE ';' || CAST({pay} AS TEXT) END ELSE '!' || {other} END"
     began = "COALESCE(v.actual_start, v.planned_start)"
     recent = f"v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND {began} > w.c0 AND {began} <= w.c1"
     if vendor == "sqlite":  # (SQLite's DISTINCT aggregate takes no separator: commas in a ref travel as the unit separator)
@@ -224,7 +223,10 @@ def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays
     else:
         carers = f"string_agg(DISTINCT CASE WHEN {recent} THEN replace(v.carer_ref, ',', {unit}) END, ',')"
     grouped = (
-        f"SELECT v.person_id, v.service_ref, {concat.format(code)}, SUM(v.actual_seconds), SUM({under}), {carers} "
+        f"SELECT v.person_id, v.service_ref, {concat.format(f'CASE WHEN {simple} AND {pay} = v.planned_minutes THEN {key} END')}, "
+        f"{concat.format(f'CASE WHEN {simple} AND {pay} <> v.planned_minutes THEN {key} || {SEMI} || CAST({pay} AS TEXT) END')}, "
+        f"{concat.format(f'CASE WHEN {simple} THEN NULL ELSE {other} END')}, "
+        f"SUM(CASE WHEN {simple} THEN v.actual_seconds END), SUM(CASE WHEN {simple} THEN {under} END), {carers} "
         f"FROM {people} {table} v ON {window} GROUP BY v.person_id, v.service_ref"
     )
     columns = (
@@ -235,10 +237,19 @@ def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays
     return grouped, at
 
 
+def _utc_moment(value):
+    """A stored time (naive UTC text, or an aware datetime) as an aware UTC datetime; None as None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
     """(ref, service, carer, planned start, minutes, actual start, actual end, status, provider id) rows as visits."""
-    moment = _services._moment
-    rows = [(r[0], r[1], r[2], moment(r[3]), r[4], moment(r[5]), moment(r[6]), r[7], r[8]) for r in rows]
+    moment = _services._moment  # (planned starts repeat across people: parsed once; check-ins and check-outs seldom do)
+    rows = [(r[0], r[1], r[2], moment(r[3]), r[4], _utc_moment(r[5]), _utc_moment(r[6]), r[7], r[8]) for r in rows]
     make = DeliveredVisit.stored
     return [make(r[0], person_ref, r[1], r[2] or None, r[3], r[4], r[5], r[6], r[7]) for r in rows], rows
 
@@ -316,22 +327,29 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     groups: dict[int, dict[str, list]] = {r.person_id: {} for r in reads}
     planned: dict[int, dict[str, list[datetime]]] = {r.person_id: {} for r in reads}
     stray: dict[int, dict[str, set[str]]] = {}
-    raw: dict[int, list[tuple]] = {r.person_id: [] for r in reads}
+    visits: dict[int, list[DeliveredVisit]] = {r.person_id: [] for r in reads}
+    pairs_of: dict[int, set[tuple[int, str]]] = {r.person_id: set() for r in reads}  # (provider id, carer ref) of those, for genders
+    moved: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
         grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
-        cursor.execute(grouped, [*listed, *people])
-        for person_id, service, codes, seconds, under, carers in cursor.fetchall():
-            codes = codes.split(RECORD) if codes else []
-            others = [code[1:].split(UNIT) for code in codes if code[0] == "!"]
+        cursor.execute(grouped, [*listed * 5, *people])  # (the simple test, with its suspects, five times before the table)
+        make, utc = DeliveredVisit.stored, _utc_moment
+        for person_id, service, full, odd, others, seconds, under, carers in cursor.fetchall():
             groups[person_id][service] = [
-                [code for code in codes if code[0] != "!" and ";" not in code], [code for code in codes if code[0] != "!" and ";" in code],
-                int(seconds or 0), [c.replace(UNIT, ",") for c in carers.split(",")] if carers else [], int(under or 0),
+                full.split(RECORD) if full else [], odd.split(RECORD) if odd else [], int(seconds or 0),
+                [c.replace(UNIT, ",") for c in carers.split(",")] if carers else [], int(under or 0),
             ]  # fmt: skip
-            planned[person_id][service] = [moment(f[0]) for f in others]
-            raw[person_id] += [
-                (person_id, f[1], service, f[2], f[0], int(f[3]), f[4] or None, f[5] or None, f[6], int(f[7]), int(f[8]) if f[8] else None)
-                for f in others
+            if not others:
+                planned[person_id][service] = []
+                continue
+            ref = by_id[person_id].person_ref
+            fields = [code.split(UNIT) for code in others.split(RECORD)]
+            starts = [moment(f[0]) for f in fields]
+            planned[person_id][service] = starts
+            visits[person_id] += [
+                make(f[1], ref, service, f[2] or None, start, int(f[3]), utc(f[4] or None), utc(f[5] or None), f[6]) for f, start in zip(fields, starts)
             ]  # fmt: skip
+            pairs_of[person_id].update((int(f[7]), f[2]) for f in fields if f[2])
         pairs: list[tuple[int, str]] = []
         for read in reads:
             found = not_at_a_slot(read.book, _summaries(groups[read.person_id]), planned=planned[read.person_id])
@@ -345,27 +363,26 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
             cursor.execute(at_sql, [*_table(vendor, values), *listed])
             for row in cursor.fetchall():
                 if row[4] in stray[row[0]].get(row[2], ()):  # (another service's visit at that start stays summarised)
-                    raw[row[0]].append((*row, "moved"))
+                    moved[row[0]].append(row)
     out = {}
     minimum = rules.minimum_visit_minutes * 60
     least = rules.minimum_visit_minutes
-    for person_id, rows in raw.items():
+    for person_id, rows in moved.items():  # simple visits out of the summary: their key, seconds and whether under the minimum
         summary = groups[person_id]
-        for row in rows:  # the summary's sums are of every visit: these are judged in full
-            seconds = row[10]
-            if seconds is not None:
-                group = summary[row[2]]
-                group[2] -= seconds
-                group[4] -= seconds < minimum and row[5] >= least
-            if len(row) > 11:  # a simple visit moved out of the summary: its key too
-                group = summary[row[2]]
-                key = f"{row[4]}/{row[5]}"
-                if key in group[0]:
-                    group[0].remove(key)
-                else:
-                    group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
-        rest, kept = _rows_to_visits([row[1:10] for row in rows], by_id[person_id].person_ref)
-        out[person_id] = _Visits(_summaries(summary), rest, {(r[8], r[2]) for r in kept if r[2]})
+        for row in rows:
+            group = summary[row[2]]
+            key = f"{row[4]}/{row[5]}"
+            if key in group[0]:
+                group[0].remove(key)
+            else:
+                group[1].remove(next(code for code in group[1] if code.split(";", 1)[0] == key))
+            group[2] -= row[10]
+            group[4] -= row[10] < minimum and row[5] >= least
+        more, kept = _rows_to_visits([row[1:10] for row in rows], by_id[person_id].person_ref)
+        visits[person_id] += more
+        pairs_of[person_id].update((r[8], r[2]) for r in kept if r[2])
+    for person_id, summary in groups.items():
+        out[person_id] = _Visits(_summaries(summary), visits[person_id], pairs_of[person_id])
     return out
 
 
