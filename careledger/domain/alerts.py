@@ -568,10 +568,22 @@ def _local(moment: datetime) -> datetime:
     return to_local(moment)
 
 
+_WEEKS: dict[datetime, str] = {}  # planned start -> its London ISO week (slots' starts repeat across packages)
+
+
+def _week_of(moment: datetime) -> str:
+    found = _WEEKS.get(moment)
+    if found is None:
+        if len(_WEEKS) > 100_000:
+            _WEEKS.clear()
+        found = _WEEKS[moment] = iso_week(_local(moment).date())
+    return found
+
+
 def _by_week(lines: Iterable[Line]) -> dict[str, list[Line]]:
     weeks: dict[str, list[Line]] = {}
     for line in lines:
-        weeks.setdefault(iso_week(_local(line.planned_start).date()), []).append(line)
+        weeks.setdefault(_week_of(line.planned_start), []).append(line)
     return dict(sorted(weeks.items()))
 
 
