@@ -449,6 +449,9 @@ def _store_rejections(run: m.ImportRun, rejections: Sequence[Rejection], summary
 def _finish(run: m.ImportRun, scope: Scope) -> None:
     run.finished_at = timezone.now()
     run.save()
+    from careledger.records.statistics import after_bulk_write
+
+    after_bulk_write({"visits": m.Visit, "carers": m.Carer, "transactions": m.Transaction}.get(run.kind, m.Visit), run.added or 0)
     trail.record(
         "import",
         model="ingest.importrun",

@@ -431,6 +431,10 @@ def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, w
         people = people.filter(id__in=stale_people(scope=scope))
     outcomes, failed = batch.compute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers, count_ledgers)
     counts = batch.store(outcomes, council_id=scope.council.pk, as_of=as_of, recount=count_ledgers)
+    from careledger.ledger.models import LedgerEntry
+    from careledger.records.statistics import after_bulk_write
+
+    after_bulk_write(LedgerEntry, counts["appended"])  # (the first recompute writes one entry per payable visit)
     return RecomputeResult(len(outcomes), failed, counts)
 
 

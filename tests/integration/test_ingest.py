@@ -236,3 +236,28 @@ def test_the_migration_fills_in_the_offset_of_visits_stored_before_it(system, ma
     fill(apps, SimpleNamespace(connection=connection))  # (all it reads of the schema editor)
     assert dict(Visit.objects.values_list("ref", "start_offset_seconds")) == before
     assert list(VisitRevision.objects.values_list("id", "start_offset_seconds")) == revisions
+
+
+def test_a_big_import_leaves_postgresql_statistics_behind(system, mary, monkeypatch):
+    """After an import that added ``statistics.AT_LEAST`` rows or more the visits table is analysed
+    (autovacuum may be off or not yet round); SQLite is left without statistics, as its queries expect."""
+    from django.db import connection
+
+    from careledger.records import statistics
+
+    monkeypatch.setattr(statistics, "AT_LEAST", 3)
+    run_import(system, HEADER + "".join(visit_line(f"S{i}", day=6 + i) for i in range(2)))  # below: nothing
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Visit._meta.db_table])
+            assert cursor.fetchone()[0] <= 0  # never analysed (-1), or empty
+    run_import(system, HEADER + "".join(visit_line(f"B{i}", day=6 + i) for i in range(4)))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Visit._meta.db_table])
+            assert cursor.fetchone()[0] == 6
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            assert cursor.fetchone()[0] == 0
+    assert statistics.after_bulk_write(Visit, 2) is False
