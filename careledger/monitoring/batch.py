@@ -3,20 +3,20 @@
 :func:`monitoring.services.package_view` judges one package visit by visit, for the pages
 that show every visit. A council-year is 2,000 packages and 2 million visits; here the
 same figures come from a fixed number of queries for the whole council (plans, contracts,
-outcomes and reviews, refunds, direct payment transactions, carers) and two per package
-over its visits:
+outcomes and reviews, refunds, direct payment transactions, carers) and one or two for every 150
+people over their visits (:func:`read_many`):
 
 * the **simple** visits (``domain.tally``: completed, on time, long enough, whole-second
   clock times) are counted by the database, which sends each one's key (its planned start
-  and minutes; with its payable minutes if they differ) grouped by service and carer;
-* **every other visit** comes as a row and is judged one by one by ``delivery.match`` and
-  ``delivery.classify``, as on the package page. So do simple visits that are not alone at a
-  slot of their own, and those of a carer whose recorded gender could breach the person's
-  preference (a third, small query reads them).
+  and minutes; with its payable minutes if they differ) grouped by person and service;
+* **every other visit** comes with them, its fields in its code, and is judged one by one by
+  ``delivery.match`` and ``delivery.classify``, as on the package page. So are the simple visits
+  that are not alone at a slot of their own (a second query reads them), and the visits of a
+  carer whose recorded gender could breach the person's preference (never simple).
 
 ``domain.tally`` adds the two parts up; its property tests hold it to the one-by-one path,
 and ``tests/integration/test_recompute_agreement.py`` holds this module to
-``package_view`` on a generated council. :data:`SIMPLE_SQL` is the database's half of
+``package_view`` on a generated council. :func:`simple_sql` is the database's half of
 ``tally.simple_parts`` (both spelt here side by side, for SQLite and PostgreSQL).
 """
 
