@@ -40,7 +40,7 @@ from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
 from careledger.domain.status import ReviewState, end_of_day
 from careledger.domain.tally import SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, simple_parts, tally, utc_text
-from careledger.ingest.merge import sql_datetime
+from careledger.ingest.merge import datetime_adapter
 from careledger.ingest.models import Carer, Transaction, Visit
 from careledger.outcomes.selectors import review_states
 from careledger.records.bulk import StoredVersion, contracts_by_id, versions_by_person
@@ -292,10 +292,10 @@ def read_visits(person_id: int, person_ref: str, first: datetime, before: dateti
 def read_many(reads: Sequence[VisitRead]) -> dict[int, _Visits]:
     """Many people's visits, simple ones summarised and the rest in full, by person id.
 
-    People with the same rules and suspects are read together, :data:`CHUNK` at a time, in two
-    or three queries: the summaries (with the planned starts of the other visits); the other
-    visits as rows; and, when some simple visits are not alone at a slot of their own
-    (``tally.not_at_a_slot``, found from the first answer), those visits as rows too.
+    People with the same rules and suspects are read together, :data:`CHUNK` at a time, in one
+    or two queries: the summaries, with every other visit's fields in its code; and, when some
+    simple visits are not alone at a slot of their own (``tally.not_at_a_slot``, found from the
+    first answer), those visits as rows.
     """
     together: dict[tuple, list[VisitRead]] = defaultdict(list)
     for read in reads:
@@ -316,7 +316,7 @@ def _table(vendor: str, columns: Sequence[Sequence]) -> list:
 
 def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: frozenset[str]) -> dict[int, _Visits]:
     vendor = connection.vendor
-    to_db = (lambda moment: sql_datetime(moment)) if vendor == "sqlite" else (lambda moment: moment)
+    to_db = datetime_adapter()
     listed = [json.dumps(sorted(suspects))] if suspects else []
     moment = _services._moment
     by_id = {read.person_id: read for read in reads}
