@@ -112,13 +112,13 @@ def simple_parts(visit: DeliveredVisit, rules: MonitoringRules, suspects: frozen
     when there is none); their visits are never simple. The database's query
     (``monitoring.batch``) says the same, and a test holds them together.
     """
-    if visit.status != "completed" or not (_whole(visit.planned_start) and _whole(visit.actual_start) and _whole(visit.actual_end)):
+    offset = start_offset_seconds(visit.planned_start, visit.actual_start, visit.actual_end)  # (None unless all three are whole seconds)
+    if visit.status != "completed" or offset is None:
         return None
     assert visit.actual_start is not None and visit.actual_end is not None
-    begin = visit.actual_start.astimezone(UTC)  # between instants: times in one zone subtract by wall clock
-    seconds = (visit.actual_end.astimezone(UTC) - begin) // _SECOND
+    seconds = (visit.actual_end.astimezone(UTC) - visit.actual_start.astimezone(UTC)) // _SECOND  # between instants
     planned = visit.planned_minutes
-    if (begin - visit.planned_start.astimezone(UTC)) // _SECOND > rules.late_after_minutes * 60:
+    if offset > rules.late_after_minutes * 60:
         return None  # late
     if seconds * 100 < planned * 60 * rules.short_below_percent:
         return None  # short
