@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import check_axe, login, screenshot
 
 
@@ -58,7 +60,7 @@ def test_auditor_filters_the_audit_trail(page):
     assert matched >= 40 and rows.count() == min(50, matched)  # every demo person's creation, 50 to a page
     assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"create"}
     page.locator("#audit-table details summary").first.click()
-    assert page.locator("#audit-table details[open] pre").first.is_visible()
+    expect(page.locator("#audit-table details[open] pre").first).to_be_visible()
     check_axe(page, "audit-trail-filtered")
     screenshot(page, "audit-trail-filtered")
     page.get_by_label("Record type").select_option("")

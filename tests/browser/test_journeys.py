@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import check_axe, login, screenshot
 
 
@@ -11,7 +13,7 @@ def test_a_commissioner_finds_a_red_package_opens_it_and_acknowledges_an_alert(p
     login(page, "demo-commissioner")
     page.get_by_role("link", name="Packages").first.click()
     page.wait_for_url(re.compile(r"/councils/DEMO/portfolio/"))
-    assert page.get_by_role("heading", name="Packages", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Packages", level=1)).to_be_visible()
     check_axe(page, "portfolio")
     screenshot(page, "portfolio")
 
@@ -24,8 +26,9 @@ def test_a_commissioner_finds_a_red_package_opens_it_and_acknowledges_an_alert(p
     name = first_row.locator("th a").inner_text()
     first_row.locator("th a").click()
     page.wait_for_url(re.compile(r"/councils/DEMO/people/[^/]+/$"))
-    assert page.get_by_role("heading", name=name, level=1).is_visible()
-    assert page.locator("svg.app-chart").is_visible() and page.locator("table.app-chart-table").is_visible()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    expect(page.locator("svg.app-chart")).to_be_visible()
+    expect(page.locator("table.app-chart-table")).to_be_visible()
     check_axe(page, "package")
     screenshot(page, "package")
 
@@ -34,13 +37,14 @@ def test_a_commissioner_finds_a_red_package_opens_it_and_acknowledges_an_alert(p
     message = alert.locator("p.govuk-body").first.inner_text()
     alert.locator("summary").click()
     alert.get_by_role("button", name=re.compile("^Acknowledge")).click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert "Say what is being done" in page.locator(".govuk-error-summary").inner_text()
     check_axe(page, "alert-error")
     page.get_by_label("What is being done about it").fill("Called the provider; a review visit is booked for Friday.")
     page.get_by_role("button", name=re.compile("^Acknowledge")).click()
     banner = page.locator(".govuk-notification-banner--success")
-    assert banner.is_visible() and "Alert acknowledged" in banner.inner_text() and message in banner.inner_text()
+    expect(banner).to_be_visible()
+    assert "Alert acknowledged" in banner.inner_text() and message in banner.inner_text()
     screenshot(page, "package-acknowledged")
 
 
@@ -57,7 +61,7 @@ def test_an_alert_can_be_resolved_without_javascript(browser, live_server_url):
         page.get_by_label("What is being done about it").fill("Dealt with at the review.")
         page.get_by_role("button", name=re.compile("^Resolve")).click()
         assert "Alert resolved" in page.locator(".govuk-notification-banner").inner_text()
-        assert page.locator(".govuk-summary-list").get_by_text("Resolved").first.is_visible()
+        expect(page.locator(".govuk-summary-list").get_by_text("Resolved").first).to_be_visible()
     finally:
         context.close()
 
@@ -66,7 +70,7 @@ def test_mary_sees_her_budget_this_month_and_who_is_coming_next_on_her_phone(pho
     login(phone, "demo-mary")
     phone.get_by_role("link", name="Your budget").last.click()
     phone.wait_for_url(re.compile(r"/councils/DEMO/people/MARY-86/budget/$"))
-    assert phone.get_by_role("heading", name="Your care budget", level=1).is_visible()
+    expect(phone.get_by_role("heading", name="Your care budget", level=1)).to_be_visible()
     panel = phone.locator("section.app-panel")
     assert "Money for your care this month" in panel.inner_text() and "£" in panel.locator(".app-big-number").first.inner_text()
     coming = phone.locator(".app-next-visits li")
@@ -83,9 +87,10 @@ def test_mary_sees_her_budget_this_month_and_who_is_coming_next_on_her_phone(pho
 def test_marys_son_sees_her_budget_and_nobody_elses(page):
     login(page, "demo-family")
     page.goto("/councils/DEMO/people/MARY-86/budget/")
-    assert page.get_by_role("heading", name="Mary’s care budget", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Mary’s care budget", level=1)).to_be_visible()
     check_axe(page, "person-family")
     screenshot(page, "person-family")
     response = page.goto("/councils/DEMO/people/P000002/budget/")
-    assert response.status == 404 and page.get_by_role("heading", name="Page not found").is_visible()
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     check_axe(page, "not-found")
