@@ -85,10 +85,10 @@ class DeliveredVisit:
         recompute reads a council-year of them, where checking each again is most of the cost.
         """
         visit = object.__new__(cls)
-        visit.__dict__.update(
-            visit_ref=visit_ref, person_ref=person_ref, service_ref=service_ref, carer_ref=carer_ref, planned_start=planned_start,
-            planned_minutes=planned_minutes, actual_start=actual_start, actual_end=actual_end, status=status,
-        )  # fmt: skip
+        object.__setattr__(visit, "__dict__", {
+            "visit_ref": visit_ref, "person_ref": person_ref, "service_ref": service_ref, "carer_ref": carer_ref, "planned_start": planned_start,
+            "planned_minutes": planned_minutes, "actual_start": actual_start, "actual_end": actual_end, "status": status,
+        })  # fmt: skip
         return visit
 
     @property

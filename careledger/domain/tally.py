@@ -348,16 +348,32 @@ class PricedDays:
         self.spans = tuple(spans)
         self.changes = dict(changes or {})
         self._by_day: dict[date, tuple[int, Decimal]] | None = None
+        self._change_days: list[date] | None = None  # the changes' days in order, and their running totals (made when first summed)
+        self._change_running: list[tuple[int, Decimal, Decimal]] = []
+
+    def _changes_between(self, first: date, last: date) -> tuple[int, Decimal, Decimal]:
+        """The changes' (count, rate-minutes, day number x rate-minutes) from ``first`` to ``last``: running
+        totals made once (a status sums three spans of days), then two bisections per sum."""
+        if self._change_days is None:
+            days = sorted(self.changes)
+            running = [(0, _ZERO, _ZERO)]
+            for day in days:
+                count, change = self.changes[day]
+                n, value, weighted = running[-1]
+                running.append((n + count, _EXACT.add(value, change), _EXACT.add(weighted, _EXACT.multiply(_day_number(day), change))))
+            self._change_days, self._change_running = days, running
+        low, high = bisect_left(self._change_days, first), bisect_right(self._change_days, last)
+        if high <= low:
+            return 0, _ZERO, _ZERO
+        a, b = self._change_running[low], self._change_running[high]
+        return b[0] - a[0], _EXACT.subtract(b[1], a[1]), _EXACT.subtract(b[2], a[2])
 
     def totals(self, first: date, last: date) -> tuple[int, Decimal, Decimal]:
         """(payable visits, rate-minutes, day number x rate-minutes) of the days from ``first`` to ``last``."""
-        n, value, weighted = 0, _ZERO, _ZERO
+        n, value, weighted = self._changes_between(first, last)
         for span in self.spans:
             a, b, c = span.between(first, last)
             n, value, weighted = n + a, _EXACT.add(value, b), _EXACT.add(weighted, c)
-        for day, (count, change) in self.changes.items():
-            if first <= day <= last:
-                n, value, weighted = n + count, _EXACT.add(value, change), _EXACT.add(weighted, _EXACT.multiply(_day_number(day), change))
         return n, value, weighted
 
     def between(self, first: date, last: date) -> Decimal:
@@ -458,6 +474,7 @@ def tally(
     carer_genders: Mapping[str, str] | None = None,
     preferred_gender: str | None = None,
     continuity_weeks: int = 4,
+    placed: bool = False,
 ) -> Tally:
     """The package's figures from its slot book, its simple visits summarised and every other visit in full.
 
@@ -467,9 +484,10 @@ def tally(
     ``simple`` must come from the same ``rules`` and a ``suspects`` set covering every carer
     whose gender differs from ``preferred_gender``; its carers are those checked in within the
     ``continuity_weeks`` up to ``now``. Raises ValueError if a simple visit is not alone at a
-    slot (:func:`not_at_a_slot`).
+    slot (:func:`not_at_a_slot`); ``placed`` says the caller has already moved every such visit to
+    ``visits`` (as ``monitoring.batch`` does, from the same function's answer), so it is not asked again.
     """
-    stray = not_at_a_slot(book, simple, visits)
+    stray = {} if placed else not_at_a_slot(book, simple, visits)
     if stray:
         raise ValueError(f"simple visits not at a slot of their own: {sorted((s, sorted(v)[:3]) for s, v in stray.items())}")
     # Money for every slot at its planned minutes, less the slots a simple visit did not take in
@@ -610,7 +628,7 @@ _PINNED_ORDER = attrgetter("slot.utc_start", "visit.visit_ref")
 def _line(slot: ScheduledVisit, visit: DeliveredVisit) -> Line:
     """``Line(slot, visit)`` without the frozen dataclass's checks per field (a recompute makes a hundred thousand)."""
     line = object.__new__(Line)
-    line.__dict__.update(slot=slot, visit=visit)
+    object.__setattr__(line, "__dict__", {"slot": slot, "visit": visit})
     return line
 
 

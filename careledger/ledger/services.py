@@ -212,7 +212,7 @@ def _completed_visits(person: Person, first: date, last: date, rules: Monitoring
             return None
         found = seen.get(value)
         if found is None:
-            found = seen[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+            found = seen[value] = datetime.fromisoformat(value + "+00:00")
         return found
 
     make = DeliveredVisit.stored  # rows the import checked

@@ -243,7 +243,7 @@ def _utc_moment(value):
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value + "+00:00")  # (parsing the offset is faster than replacing the zone after)
 
 
 def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredVisit], list[tuple]]:
@@ -435,8 +435,9 @@ def _judge_one(package: _Package, as_of: date, read: VisitRead, visits: _Visits,
     plans = list(package.plans)
     preferred = plan.person.preferences.carer_gender
     genders = carers.of(visits.pairs) if preferred else {}  # genders only matter against a preference
+    # (read_many has moved every simple visit not alone at a slot to the full rows: placed)
     figures = tally(book=read.book, simple=visits.simple, visits=visits.rest, plans=plans, now=read.before, rules=rules,
-                    carer_genders=genders, preferred_gender=preferred)  # fmt: skip
+                    carer_genders=genders, preferred_gender=preferred, placed=True)  # fmt: skip
     txns = sorted((t for t in transactions if budget.start_date <= t.date <= upto), key=lambda t: (t.date, t.ref))
     judged = _services.judge(
         person_ref=package.person_ref, as_of=as_of, plan=plan, plans=plans, rules=rules, thresholds=package.thresholds,
@@ -524,9 +525,9 @@ def statuses(*, council, people: Mapping[int, str], as_of: date, leave_out_raise
     if leave_out_raised:
         from .models import Alert
 
-        wanted = set(packages)
-        for person_id, cause in Alert.objects.filter(council_id=council.pk).values_list("person_id", "cause"):
-            if person_id in wanted:
+        ids = sorted(packages)  # (by the (person, cause) index: a shard's people, not the council's every alert)
+        for at in range(0, len(ids), 500):
+            for person_id, cause in Alert.objects.filter(council_id=council.pk, person_id__in=ids[at : at + 500]).values_list("person_id", "cause"):
                 raised[person_id].add(cause)
     results = {}
     ids = list(packages)
@@ -670,7 +671,7 @@ def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers
 
     from django.db import connections
 
-    shards = [{pid: people[pid] for pid in ids[k::workers]} for k in range(workers)]
+    shards = [{pid: people[pid] for pid in shard} for shard in shards_of(ids, workers)]
     connections.close_all()  # each process opens its own
     outcomes: list[Outcome] = []
     failed: dict[str, str] = {}
@@ -679,6 +680,21 @@ def compute_all(council_id: int, people: Mapping[int, str], as_of: date, workers
             outcomes += found
             failed |= why
     return outcomes, failed
+
+
+SHARDS_PER_WORKER = 4
+SHARD_AT_LEAST = 100  # people: below that, a shard's fixed reads (carers, reviews, plans) weigh more than the balance gained
+
+
+def shards_of(ids: Sequence[int], workers: int) -> list[list[int]]:
+    """``ids`` dealt into shards for ``workers`` processes: more shards than processes, handed out as
+    each process finishes one (packages differ in cost, and a process may be slowed by another
+    program: equal halves leave a core idle at the end), none under :data:`SHARD_AT_LEAST` people
+    unless there are too few for one per process."""
+    if not ids:
+        return []
+    count = max(1, min(len(ids), max(workers, min(workers * SHARDS_PER_WORKER, len(ids) // SHARD_AT_LEAST))))
+    return [list(ids[k::count]) for k in range(count)]
 
 
 def _update_statuses(rows: list) -> None:

@@ -250,7 +250,7 @@ def _moment(value):
     if found is None:
         if len(_MOMENTS) > 200_000:
             _MOMENTS.clear()
-        found = _MOMENTS[value] = (value if isinstance(value, datetime) else datetime.fromisoformat(value)).replace(tzinfo=UTC)
+        found = _MOMENTS[value] = value.replace(tzinfo=UTC) if isinstance(value, datetime) else datetime.fromisoformat(value + "+00:00")
     return found
 
 

@@ -207,14 +207,28 @@ def test_a_second_recompute_appends_nothing_and_an_amended_visit_is_synced_on_it
     "`careledger recompute --workers 2` on a SQLite file instead)",
 )
 @pytest.mark.django_db(transaction=True)
-def test_two_processes_give_what_one_gives(council_of_three):
-    """Over forked workers (outside a transaction, so that they see the rows)."""
+@pytest.mark.parametrize("shard_at_least", [batch.SHARD_AT_LEAST, 1], ids=["a shard per process", "more shards than processes"])
+def test_two_processes_give_what_one_gives(council_of_three, monkeypatch, shard_at_least):
+    """Over forked workers (outside a transaction, so that they see the rows), in two shards or in one per person."""
     scope = council_of_three
     people = dict(scope.people().values_list("id", "ref"))
     assert batch._can_fork()
+    monkeypatch.setattr(batch, "SHARD_AT_LEAST", shard_at_least)
     one, _ = batch.compute_all(scope.council.pk, people, AS_OF, workers=1)
+    assert len(batch.shards_of(sorted(people), 2)) == (3 if shard_at_least == 1 else 2)
     two, _ = batch.compute_all(scope.council.pk, people, AS_OF, workers=2)
     assert sorted(two, key=lambda o: o.person_id) == sorted(one, key=lambda o: o.person_id)
+
+
+def test_shards_deal_every_person_once_several_to_a_process_when_there_are_enough():
+    ids = list(range(1, 2001))
+    for workers in (1, 2, 3, 4):
+        shards = batch.shards_of(ids, workers)
+        assert sorted(sum(shards, [])) == ids
+        assert len(shards) == workers * batch.SHARDS_PER_WORKER
+    assert [len(s) for s in batch.shards_of(list(range(250)), 2)] == [125, 125]  # too few people for more shards than processes
+    assert len(batch.shards_of(ids, 8)) == 20  # (never under SHARD_AT_LEAST people)
+    assert batch.shards_of([7], 4) == [[7]] and batch.shards_of([], 2) == []
 
 
 def test_an_entry_written_around_the_sync_is_found_reversed_and_the_digest_recounted(council_of_three):
