@@ -176,7 +176,7 @@ def simple_sql(vendor: str, rules: MonitoringRules) -> tuple[str, str, str, str]
 
 
 RECORD, UNIT = "\x1e", "\x1f"  # the separators of the codes, and of a visit's fields in its code
-SEMI = "';'"
+SEMI, SEMI_CHAR = "';'", ";"  # (between a simple visit's key and its payable minutes: in SQL, and as read)
 
 
 @functools.lru_cache(maxsize=256)
@@ -208,8 +208,7 @@ def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays
     is_simple = f"(CASE WHEN {simple} THEN 1 ELSE 0 END)"
     starts = text.format("v.planned_start")
     window = "v.person_id = w.pid AND v.planned_start >= w.lo AND v.planned_start < w.hi"
-    # By person and service: the keys of the simple visits paid their planned minutes; "<key>;<payable>"
-    # of those paid otherwise; their clocked seconds and how many were under the minimum; every
+    # By person and service: the codes of the simple visits (below); their clocked seconds and how many were under the minimum; every
     # other visit's fields (refs hold no control characters, so the unit and record separators part
     # them); and the recent carers of every visit (status.carers_seen counts the same in either part).
     fields = [starts, "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
@@ -218,13 +217,14 @@ def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays
     other = f" || {unit} || ".join(fields)
     began = "COALESCE(v.actual_start, v.planned_start)"
     recent = f"v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND {began} > w.c0 AND {began} <= w.c1"
-    if vendor == "sqlite":  # (SQLite's DISTINCT aggregate takes no separator: commas in a ref travel as the unit separator)
-        carers = f"group_concat(DISTINCT CASE WHEN {recent} THEN replace(v.carer_ref, ',', {unit}) END)"
-    else:
-        carers = f"string_agg(DISTINCT CASE WHEN {recent} THEN replace(v.carer_ref, ',', {unit}) END, ',')"
+    # (every recent visit's carer, not DISTINCT: a DISTINCT aggregate sorts each group's values, and
+    # Python's set of a few dozen refs costs less)
+    carers = concat.format(f"CASE WHEN {recent} THEN v.carer_ref END")
+    # The simple visits' codes in one column (the simple test and the payable minutes worked out
+    # once per visit): "<key>" for those paid their planned minutes, "<key>;<payable>" for the rest.
+    code = f"CASE WHEN {pay} = v.planned_minutes THEN {key} ELSE {key} || {SEMI} || CAST({pay} AS TEXT) END"
     grouped = (
-        f"SELECT v.person_id, v.service_ref, {concat.format(f'CASE WHEN {simple} AND {pay} = v.planned_minutes THEN {key} END')}, "
-        f"{concat.format(f'CASE WHEN {simple} AND {pay} <> v.planned_minutes THEN {key} || {SEMI} || CAST({pay} AS TEXT) END')}, "
+        f"SELECT v.person_id, v.service_ref, {concat.format(f'CASE WHEN {simple} THEN {code} END')}, "
         f"{concat.format(f'CASE WHEN {simple} THEN NULL ELSE {other} END')}, "
         f"SUM(CASE WHEN {simple} THEN v.actual_seconds END), SUM(CASE WHEN {simple} THEN {under} END), {carers} "
         f"FROM {people} {table} v ON {window} GROUP BY v.person_id, v.service_ref"
@@ -332,12 +332,13 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     moved: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
         grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
-        cursor.execute(grouped, [*listed * 5, *people])  # (the simple test, with its suspects, five times before the table)
+        cursor.execute(grouped, [*listed * 4, *people])  # (the simple test, with its suspects, four times before the table)
         make, utc = DeliveredVisit.stored, _utc_moment
-        for person_id, service, full, odd, others, seconds, under, carers in cursor.fetchall():
+        for person_id, service, codes, others, seconds, under, carers in cursor.fetchall():
+            codes = codes.split(RECORD) if codes else []
             groups[person_id][service] = [
-                full.split(RECORD) if full else [], odd.split(RECORD) if odd else [], int(seconds or 0),
-                [c.replace(UNIT, ",") for c in carers.split(",")] if carers else [], int(under or 0),
+                [c for c in codes if SEMI_CHAR not in c], [c for c in codes if SEMI_CHAR in c], int(seconds or 0),
+                sorted(set(carers.split(RECORD))) if carers else [], int(under or 0),
             ]  # fmt: skip
             if not others:
                 planned[person_id][service] = []
