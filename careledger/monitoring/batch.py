@@ -333,7 +333,7 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     with connection.cursor() as cursor:
         grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
         cursor.execute(grouped, [*listed * 4, *people])  # (the simple test, with its suspects, four times before the table)
-        make, utc = DeliveredVisit.stored, _utc_moment
+        make = DeliveredVisit.stored  # (check-ins and check-outs cluster at the same minutes across people: parsed once each, as planned starts are)
         for person_id, service, codes, others, seconds, under, carers in cursor.fetchall():
             codes = codes.split(RECORD) if codes else []
             groups[person_id][service] = [
@@ -348,7 +348,7 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
             starts = [moment(f[0]) for f in fields]
             planned[person_id][service] = starts
             visits[person_id] += [
-                make(f[1], ref, service, f[2] or None, start, int(f[3]), utc(f[4] or None), utc(f[5] or None), f[6]) for f, start in zip(fields, starts)
+                make(f[1], ref, service, f[2] or None, start, int(f[3]), moment(f[4]) if f[4] else None, moment(f[5]) if f[5] else None, f[6]) for f, start in zip(fields, starts)
             ]  # fmt: skip
             pairs_of[person_id].update((int(f[7]), f[2]) for f in fields if f[2])
         pairs: list[tuple[int, str]] = []
