@@ -23,9 +23,11 @@ and ``tests/integration/test_recompute_agreement.py`` holds this module to
 from __future__ import annotations
 
 import functools
+import gc
 import json
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -615,13 +617,35 @@ def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date,
     return found
 
 
+GC_YOUNG_THRESHOLD = 50_000  # container allocations between young collections while computing (Python's default: 700)
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """Python's cyclic garbage collector run less often while many packages are computed.
+
+    A recompute allocates millions of short-lived, acyclic objects (visits, lines, tuples) that
+    reference counting frees; at the default threshold the collector still runs every 700 of
+    them, and each older-generation pass walks the slot caches and Django's heap. Measured on
+    the benchmark's council (400 packages, one process): 6.4-6.8 ms a package with the default,
+    5.0-5.2 with this threshold, 4.9 with the collector off. Cycles are still collected, later.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledgers: bool = False) -> tuple[list[Outcome], dict[str, str]]:
     """Statuses of ``people`` and what their ledgers need (reads only: what a worker process runs)."""
     from careledger.records.models import Council
 
     council = Council.objects.get(pk=council_id)
-    results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
-    days = _ledger_days(council_id, list(results.values()), as_of, count_ledgers)
+    with collecting_less():
+        results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
+        days = _ledger_days(council_id, list(results.values()), as_of, count_ledgers)
     out = []
     for pid, r in results.items():
         first = r.plan.services[0] if r.plan.services else None
