@@ -3,8 +3,8 @@
 :func:`monitoring.services.package_view` judges one package visit by visit, for the pages
 that show every visit. A council-year is 2,000 packages and 2 million visits; here the
 same figures come from a fixed number of queries for the whole council (plans, contracts,
-outcomes and reviews, refunds, direct payment transactions, carers) and one or two for every 150
-people over their visits (:func:`read_many`):
+outcomes and reviews, refunds, direct payment transactions, carers) and, over their visits, one
+or two for every 150 people on PostgreSQL, one for each person on SQLite (:func:`read_many`):
 
 * the **simple** visits (``domain.tally``: completed, on time, long enough, whole-second
   clock times) are counted by the database, which sends each one's key (its planned start
@@ -181,62 +181,105 @@ RECORD, UNIT = "\x1e", "\x1f"  # the separators of the codes, and of a visit's f
 SEMI, SEMI_CHAR = "';'", ";"  # (between a simple visit's key and its payable minutes: in SQL, and as read)
 
 
+@dataclass(frozen=True)
+class _Sql:
+    """The pieces of the visit queries for one database and set of rules (see :func:`_queries`)."""
+
+    concat: str  # an aggregate joining text with the record separator
+    text: str  # a stored time as naive UTC text
+    simple: str  # is the visit simple (with its suspects, a JSON list parameter)
+    code: str  # a simple visit's code
+    other: str  # every other visit's fields
+    under: str  # 1 if a simple visit is under the minimum
+
+    def summaries(self, c0: str, c1: str) -> str:
+        """The summary columns of a group of visits: the simple visits' codes, every other visit's fields,
+        the simple ones' clocked seconds and how many were under the minimum, and the carers of the visits
+        checked in within (``c0``, ``c1``] (the continuity window: SQL for two instants).
+
+        The simple test is written four times (the suspects' parameter with it, before the window's).
+        The carers come without DISTINCT: a DISTINCT aggregate sorts each group's values, and Python's set
+        of a few dozen refs costs less; ``status.carers_seen`` counts the same in either part."""
+        began = "COALESCE(v.actual_start, v.planned_start)"
+        recent = f"v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND {began} > {c0} AND {began} <= {c1}"
+        simple, concat = self.simple, self.concat
+        return (
+            f"{concat.format(f'CASE WHEN {simple} THEN {self.code} END')}, {concat.format(f'CASE WHEN {simple} THEN NULL ELSE {self.other} END')}, "
+            f"SUM(CASE WHEN {simple} THEN v.actual_seconds END), SUM(CASE WHEN {simple} THEN {self.under} END), "
+            f"{concat.format(f'CASE WHEN {recent} THEN v.carer_ref END')}"
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _sql(vendor: str, rules: MonitoringRules, suspects: bool) -> _Sql:
+    simple, pay, under, key = simple_sql(vendor, rules)
+    if vendor == "sqlite":
+        concat, text, listed = "group_concat({}, char(30))", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
+    else:
+        concat, text, listed = "string_agg({}, chr(30))", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
+    if suspects:  # a carer whose recorded gender may breach the person's preference makes no visit simple
+        simple = f"{simple} AND v.carer_ref NOT IN {listed}"
+    # Every other visit's fields (refs hold no control characters, so the unit and record separators part them).
+    fields = [text.format("v.planned_start"), "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
+              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)"]  # fmt: skip
+    unit = "char(31)" if vendor == "sqlite" else "chr(31)"
+    # The simple visits' codes in one column (the simple test and the payable minutes worked out
+    # once per visit): "<key>" for those paid their planned minutes, "<key>;<payable>" for the rest.
+    code = f"CASE WHEN {pay} = v.planned_minutes THEN {key} ELSE {key} || {SEMI} || CAST({pay} AS TEXT) END"
+    return _Sql(concat, text, simple, code, f" || {unit} || ".join(fields), under)
+
+
 @functools.lru_cache(maxsize=256)
 def _queries(vendor: str, rules: MonitoringRules, suspects: bool, n: int, strays: int) -> tuple[str, str]:
     """For ``n`` people, each with their own window: (1) by person and service, the simple visits
-    summarised and every other visit in full; (2) the simple visits at ``strays`` given (person,
-    planned start) pairs (those that cannot stay summarised), as rows.
+    summarised and every other visit in full (:meth:`_Sql.summaries`); (2) the simple visits at ``strays``
+    given (person, planned start) pairs (those that cannot stay summarised), as rows.
 
     ``suspects``: whether there are carers whose visits are never simple (a JSON list is then the
     first parameter). The people and pairs come as a table of parameters: SQLite's ``VALUES``
     (``CROSS JOIN`` has it read them first and each person's visits by the index); PostgreSQL's
-    ``unnest`` of arrays (one plan for any number of people).
+    ``unnest`` of arrays (one plan for any number of people). (SQLite reads the summaries person by
+    person instead: :func:`_person_queries`.)
     """
-    simple, pay, under, key = simple_sql(vendor, rules)
+    sql = _sql(vendor, rules, suspects)
     table = Visit._meta.db_table
     if vendor == "sqlite":
-        concat, text, listed = "group_concat({}, char(30))", "CAST({} AS TEXT)", "(SELECT value FROM json_each(%s))"
         people = f"(WITH w(pid, lo, hi, c0, c1) AS (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * n)}) SELECT * FROM w) w CROSS JOIN"
         pairs = f"(WITH s(pid, start) AS (VALUES {', '.join(['(%s, %s)'] * max(strays, 1))}) SELECT * FROM s) s CROSS JOIN"
     else:
-        concat, text, listed = "string_agg({}, chr(30))", "CAST({} AT TIME ZONE 'UTC' AS TEXT)", "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))"
         people = (
             "unnest(CAST(%s AS bigint[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), "
             "CAST(%s AS timestamptz[])) AS w(pid, lo, hi, c0, c1) JOIN"
         )
         pairs = "unnest(CAST(%s AS bigint[]), CAST(%s AS timestamptz[])) AS s(pid, start) JOIN"
-    if suspects:  # a carer whose recorded gender may breach the person's preference makes no visit simple
-        simple = f"{simple} AND v.carer_ref NOT IN {listed}"
-    is_simple = f"(CASE WHEN {simple} THEN 1 ELSE 0 END)"
-    starts = text.format("v.planned_start")
     window = "v.person_id = w.pid AND v.planned_start >= w.lo AND v.planned_start < w.hi"
-    # By person and service: the codes of the simple visits (below); their clocked seconds and how many were under the minimum; every
-    # other visit's fields (refs hold no control characters, so the unit and record separators part
-    # them); and the recent carers of every visit (status.carers_seen counts the same in either part).
-    fields = [starts, "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
-              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)"]  # fmt: skip
-    unit = "char(31)" if vendor == "sqlite" else "chr(31)"
-    other = f" || {unit} || ".join(fields)
-    began = "COALESCE(v.actual_start, v.planned_start)"
-    recent = f"v.status IN ('completed', 'in_progress') AND v.carer_ref <> '' AND {began} > w.c0 AND {began} <= w.c1"
-    # (every recent visit's carer, not DISTINCT: a DISTINCT aggregate sorts each group's values, and
-    # Python's set of a few dozen refs costs less)
-    carers = concat.format(f"CASE WHEN {recent} THEN v.carer_ref END")
-    # The simple visits' codes in one column (the simple test and the payable minutes worked out
-    # once per visit): "<key>" for those paid their planned minutes, "<key>;<payable>" for the rest.
-    code = f"CASE WHEN {pay} = v.planned_minutes THEN {key} ELSE {key} || {SEMI} || CAST({pay} AS TEXT) END"
-    grouped = (
-        f"SELECT v.person_id, v.service_ref, {concat.format(f'CASE WHEN {simple} THEN {code} END')}, "
-        f"{concat.format(f'CASE WHEN {simple} THEN NULL ELSE {other} END')}, "
-        f"SUM(CASE WHEN {simple} THEN v.actual_seconds END), SUM(CASE WHEN {simple} THEN {under} END), {carers} "
-        f"FROM {people} {table} v ON {window} GROUP BY v.person_id, v.service_ref"
-    )
+    grouped = f"SELECT v.person_id, v.service_ref, {sql.summaries('w.c0', 'w.c1')} FROM {people} {table} v ON {window} GROUP BY v.person_id, v.service_ref"
+    text = sql.text
     columns = (
-        f"v.person_id, v.ref, v.service_ref, v.carer_ref, {starts}, v.planned_minutes, {text.format('v.actual_start')}, "
+        f"v.person_id, v.ref, v.service_ref, v.carer_ref, {text.format('v.planned_start')}, v.planned_minutes, {text.format('v.actual_start')}, "
         f"{text.format('v.actual_end')}, v.status, v.provider_id"
     )
-    at = f"SELECT {columns}, v.actual_seconds FROM {pairs} {table} v ON v.person_id = s.pid AND v.planned_start = s.start WHERE {is_simple} = 1"
+    at = f"SELECT {columns}, v.actual_seconds FROM {pairs} {table} v ON v.person_id = s.pid AND v.planned_start = s.start WHERE (CASE WHEN {sql.simple} THEN 1 ELSE 0 END) = 1"
     return grouped, at
+
+
+@functools.lru_cache(maxsize=64)
+def _person_queries(rules: MonitoringRules, suspects: bool) -> tuple[str, str]:
+    """SQLite: one person's summaries, by the index's equality on them and range on the planned start.
+
+    (1) over the whole range, with ``MIN`` of the service second and ``MAX`` last: when they are
+    equal the visits are of one service (the bare ``v.service_ref`` beside ``MIN`` is then
+    that one) and no GROUP BY needs a sort; (2) grouped by service, for a person whose visits are of
+    several. Parameters: the suspects four times (when there are any), the continuity window, then
+    the person and their window.
+    """
+    sql = _sql("sqlite", rules, suspects)
+    one = f"{Visit._meta.db_table} v WHERE v.person_id = %s AND v.planned_start >= %s AND v.planned_start < %s"
+    summaries = sql.summaries("%s", "%s")
+    return (
+        f"SELECT v.person_id, MIN(v.service_ref), {summaries}, MAX(v.service_ref) FROM {one}",
+        f"SELECT v.person_id, v.service_ref, {summaries} FROM {one} GROUP BY v.service_ref",
+    )
 
 
 def _utc_moment(value):
@@ -294,10 +337,11 @@ def read_visits(person_id: int, person_ref: str, first: datetime, before: dateti
 def read_many(reads: Sequence[VisitRead]) -> dict[int, _Visits]:
     """Many people's visits, simple ones summarised and the rest in full, by person id.
 
-    People with the same rules and suspects are read together, :data:`CHUNK` at a time, in one
-    or two queries: the summaries, with every other visit's fields in its code; and, when some
-    simple visits are not alone at a slot of their own (``tally.not_at_a_slot``, found from the
-    first answer), those visits as rows.
+    People with the same rules and suspects are read together, :data:`CHUNK` at a time: the
+    summaries, with every other visit's fields in its code (PostgreSQL: one query for the chunk;
+    SQLite: one for each person, see :func:`_person_queries`); and, when some simple visits are
+    not alone at a slot of their own (``tally.not_at_a_slot``, found from the first answer),
+    those visits as rows (one more query).
     """
     together: dict[tuple, list[VisitRead]] = defaultdict(list)
     for read in reads:
@@ -322,10 +366,6 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     listed = [json.dumps(sorted(suspects))] if suspects else []
     moment = _services._moment
     by_id = {read.person_id: read for read in reads}
-    people = _table(vendor, [
-        [r.person_id for r in reads], [to_db(r.first) for r in reads], [to_db(r.before) for r in reads],
-        [to_db(r.continuity[0]) for r in reads], [to_db(r.continuity[1]) for r in reads],
-    ])  # fmt: skip
     groups: dict[int, dict[str, list]] = {r.person_id: {} for r in reads}
     planned: dict[int, dict[str, list[datetime]]] = {r.person_id: {} for r in reads}
     stray: dict[int, dict[str, set[str]]] = {}
@@ -333,10 +373,18 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     pairs_of: dict[int, set[tuple[int, str]]] = {r.person_id: set() for r in reads}  # (provider id, carer ref) of those, for genders
     moved: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
-        grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
-        cursor.execute(grouped, [*listed * 4, *people])  # (the simple test, with its suspects, four times before the table)
+        if vendor == "sqlite":
+            found_rows = _sqlite_summaries(cursor, reads, rules, suspects, listed, to_db)
+        else:
+            people = _table(vendor, [
+                [r.person_id for r in reads], [to_db(r.first) for r in reads], [to_db(r.before) for r in reads],
+                [to_db(r.continuity[0]) for r in reads], [to_db(r.continuity[1]) for r in reads],
+            ])  # fmt: skip
+            grouped, _ = _queries(vendor, rules, bool(suspects), len(reads), 0)
+            cursor.execute(grouped, [*listed * 4, *people])  # (the simple test, with its suspects, four times before the table)
+            found_rows = cursor.fetchall()
         make = DeliveredVisit.stored  # (check-ins and check-outs cluster at the same minutes across people: parsed once each, as planned starts are)
-        for person_id, service, codes, others, seconds, under, carers in cursor.fetchall():
+        for person_id, service, codes, others, seconds, under, carers in found_rows:
             codes = codes.split(RECORD) if codes else []
             groups[person_id][service] = [
                 [c for c in codes if SEMI_CHAR not in c], [c for c in codes if SEMI_CHAR in c], int(seconds or 0),
@@ -387,6 +435,27 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     for person_id, summary in groups.items():
         out[person_id] = _Visits(_summaries(summary), visits[person_id], pairs_of[person_id])
     return out
+
+
+def _sqlite_summaries(cursor, reads: Sequence[VisitRead], rules: MonitoringRules, suspects: frozenset[str], listed: list, to_db) -> list[tuple]:
+    """SQLite: the grouped query's rows, asked person by person (:func:`_person_queries`). Joined to a
+    VALUES table of the chunk's people, SQLite sorts every visit of the chunk for the GROUP BY, and that
+    costs more than the query's own work (measured on the benchmark's council: 1.7 ms a package that
+    way, 1.24 this way)."""
+    whole, by_service = _person_queries(rules, bool(suspects))
+    rows = []
+    for r in reads:
+        params = [*listed * 4, to_db(r.continuity[0]), to_db(r.continuity[1]), r.person_id, to_db(r.first), to_db(r.before)]
+        cursor.execute(whole, params)
+        person_id, service, *summary, last = cursor.fetchone()
+        if service is None:
+            continue  # no visits
+        if service == last:
+            rows.append((person_id, service, *summary))
+        else:
+            cursor.execute(by_service, params)
+            rows += cursor.fetchall()
+    return rows
 
 
 def _summaries(groups: Mapping[str, list]) -> list[SimpleVisits]:

@@ -92,6 +92,11 @@ def visits_for(ref: str, seed: int) -> list[dict]:
     out.append({"visit_ref": f"{ref}-X", "person_ref": ref, "provider_ref": "ACME-CARE", "service_ref": "homecare", "carer_ref": "C-ANN",
                 "planned_start": extra.isoformat(), "planned_minutes": 30, "actual_start": extra.isoformat(),
                 "actual_end": (extra + timedelta(minutes=30)).isoformat(), "status": "completed"})  # fmt: skip
+    if seed == 2:  # visits of a service the plan does not have: one at a slot's start, one on time at its own
+        for n, at in enumerate((slots[0].start, extra + timedelta(hours=2))):
+            out.append({"visit_ref": f"{ref}-L{n}", "person_ref": ref, "provider_ref": "ACME-CARE", "service_ref": "laundry", "carer_ref": "C-ANN",
+                        "planned_start": at.isoformat(), "planned_minutes": 30, "actual_start": at.isoformat(),
+                        "actual_end": (at + timedelta(minutes=30)).isoformat(), "status": "completed"})  # fmt: skip
     return out
 
 
