@@ -12,7 +12,8 @@ file is generated once and imported through ``ingest.import_file`` into a new SQ
 new PostgreSQL database (created and dropped). Then it times:
 
 * the full recompute of every status (``monitoring.services.recompute_statuses``), as ``careledger
-  recompute`` runs it, and one package's status (``package_view``, median of 50);
+  recompute`` runs it (best of three, as the reference is), and one package's status
+  (``batch.status_of``, median of 50);
 * the reference: a hand-written DuckDB query over the same visits, exported from the database,
   computing the same followed (scheduled, delivered, missed, late, short, unplanned) and
   affordable (spent) figures per package; the two must agree on every package.
@@ -313,10 +314,15 @@ def run_one(label: str, database_url: str, data: Path, folder: Path, samples: in
     entries = LedgerEntry.objects.filter(council=council).count()
     print(f"  first recompute (statuses, alerts, {entries:,} ledger entries written): {first_took:.1f} s; {first.counts}")
     # careledger recompute again, as every night: nothing new, so every ledger is checked by its digests.
-    again, again_took = _timed(lambda: recompute_statuses(scope=scope, as_of=AS_OF, workers=workers))
-    assert again.counts["synced"] == 0 and again.counts["alerts"] == 0, again.counts
-    print(f"  full recompute (careledger recompute: every status from the rows, alerts, ledgers checked): {again_took:.1f} s "
-          f"({again_took / again.packages * 1000:.2f} ms each); {again.counts}")  # fmt: skip
+    # Best of three, as the reference is timed (this machine's speed drifts by up to 30% from one run to the next).
+    runs = []
+    for _ in range(3):
+        again, took = _timed(lambda: recompute_statuses(scope=scope, as_of=AS_OF, workers=workers))
+        assert again.counts["synced"] == 0 and again.counts["alerts"] == 0, again.counts
+        runs.append(took)
+    again_took = min(runs)
+    print(f"  full recompute (careledger recompute: every status from the rows, alerts, ledgers checked): best {again_took:.1f} s of "
+          f"{', '.join(f'{t:.1f}' for t in runs)} ({again_took / again.packages * 1000:.2f} ms each); {again.counts}")  # fmt: skip
     assert careledger_figures(council) == ours  # the stored statuses say what was computed
     # A night after a day's visits: one more day arrives for every package.
     day = AS_OF + timedelta(days=1)

@@ -686,25 +686,24 @@ def _ledger_days(council_id: int, results: Sequence[PackageResult], as_of: date,
     return found
 
 
-GC_YOUNG_THRESHOLD = 50_000  # container allocations between young collections while computing (Python's default: 700)
-
-
 @contextmanager
-def collecting_less() -> Iterator[None]:
-    """Python's cyclic garbage collector run less often while many packages are computed.
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while many packages are computed (as it was after).
 
     A recompute allocates millions of short-lived, acyclic objects (visits, lines, tuples) that
-    reference counting frees; at the default threshold the collector still runs every 700 of
-    them, and each older-generation pass walks the slot caches and Django's heap. Measured on
-    the benchmark's council (400 packages, one process): 6.4-6.8 ms a package with the default,
-    5.0-5.2 with this threshold, 4.9 with the collector off. Cycles are still collected, later.
+    reference counting frees, and keeps every package's result until the end; the collector
+    still ran every 700 allocations, and its older passes walked the growing results, the slot
+    caches and Django's heap. Measured on the benchmark's council in one process: 6.4-6.8 ms a
+    package with the default (400 packages), 5.3 with a young threshold of 50,000 (1,000
+    packages), 4.6-4.9 off; and the collector found 54 objects in cycles over all those runs.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    was = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        if was:
+            gc.enable()
 
 
 def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledgers: bool = False) -> tuple[list[Outcome], dict[str, str]]:
@@ -712,7 +711,7 @@ def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledge
     from careledger.records.models import Council
 
     council = Council.objects.get(pk=council_id)
-    with collecting_less():
+    with collector_paused():
         results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
         days = _ledger_days(council_id, list(results.values()), as_of, count_ledgers)
     out = []

@@ -236,17 +236,23 @@ def test_shards_deal_every_person_once_several_to_a_process_when_there_are_enoug
     assert batch.shards_of([7], 4) == [[7]] and batch.shards_of([], 2) == []
 
 
-def test_the_collector_runs_less_often_while_computing_and_as_before_after(monkeypatch):
+def test_the_collector_is_paused_while_computing_and_as_it_was_after():
     import gc
 
-    before = gc.get_threshold()
-    monkeypatch.setattr(batch, "GC_YOUNG_THRESHOLD", before[0] + 1000)
-    with batch.collecting_less():
-        assert gc.get_threshold() == (before[0] + 1000, *before[1:])
-    assert gc.get_threshold() == before
-    with pytest.raises(ZeroDivisionError), batch.collecting_less():
-        1 / 0  # noqa: B018 - an error inside still restores the threshold
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
+    with batch.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), batch.collector_paused():
+        1 / 0  # noqa: B018 - an error inside still turns it back on
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with batch.collector_paused():
+            pass
+        assert not gc.isenabled()  # (off before: off after)
+    finally:
+        gc.enable()
 
 
 def test_an_entry_written_around_the_sync_is_found_reversed_and_the_digest_recounted(council_of_three):
