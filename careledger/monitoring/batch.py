@@ -845,7 +845,8 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
                     counts["appended"] += result.appended
                     if recount or not result.appended:  # (no entry needed: it was the kept digest that was out of step)
                         recount_digest(council_id=council_id, budget_id=o.budget_id)
-            known = set(Alert.objects.filter(person_id__in=ids).values_list("person_id", "cause"))
+            # (the council's every person has a few dozen alerts raised: read them only when there is one to raise)
+            known = set(Alert.objects.filter(person_id__in=ids).values_list("person_id", "cause")) if any(o.alerts for o in part) else set()
             new = [
                 Alert(council_id=council_id, person_id=o.person_id, code=a.code, severity=a.severity, cause=a.cause, message=a.message,
                       evidence=list(a.evidence), as_of=as_of)  # fmt: skip
