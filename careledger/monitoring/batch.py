@@ -805,10 +805,21 @@ def _update_statuses(rows: list) -> None:
         return
     fields = [f for f in PackageStatus._meta.concrete_fields if not f.primary_key and f.name != "person"]
     quote = connection.ops.quote_name
-    sql = f"UPDATE {quote(PackageStatus._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE {quote('id')} = %s"
+    table = quote(PackageStatus._meta.db_table)
     values = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.id] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        if connection.vendor == "postgresql":
+            # One statement for the chunk, its rows as arrays (one per column): 250 statements, even
+            # pipelined, took 0.3 ms a row on the server.
+            columns = [*fields, PackageStatus._meta.pk]
+            names = [f"c{i}" for i in range(len(columns))]
+            arrays = ", ".join(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)
+            sets = ", ".join(f"{quote(f.column)} = u.{name}" for f, name in zip(fields, names, strict=False))
+            sql = f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS u({', '.join(names)}) WHERE t.{quote('id')} = u.{names[-1]}"
+            cursor.execute(sql, [list(column) for column in zip(*values, strict=True)])
+        else:
+            sql = f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE {quote('id')} = %s"
+            cursor.executemany(sql, values)
 
 
 def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: int = 250, recount: bool = False) -> dict[str, int]:
@@ -845,8 +856,9 @@ def store(outcomes: Sequence[Outcome], *, council_id: int, as_of: date, chunk: i
                     counts["appended"] += result.appended
                     if recount or not result.appended:  # (no entry needed: it was the kept digest that was out of step)
                         recount_digest(council_id=council_id, budget_id=o.budget_id)
-            # (the council's every person has a few dozen alerts raised: read them only when there is one to raise)
-            known = set(Alert.objects.filter(person_id__in=ids).values_list("person_id", "cause")) if any(o.alerts for o in part) else set()
+            # Which of them are raised already (of the few dozen each person has, only those with these causes)
+            causes = sorted({a.cause for o in part for a in o.alerts})
+            known = set(Alert.objects.filter(person_id__in=ids, cause__in=causes).values_list("person_id", "cause")) if causes else set()
             new = [
                 Alert(council_id=council_id, person_id=o.person_id, code=a.code, severity=a.severity, cause=a.cause, message=a.message,
                       evidence=list(a.evidence), as_of=as_of)  # fmt: skip
