@@ -198,7 +198,8 @@ class _Sql:
         the simple ones' clocked seconds and how many were under the minimum, and the carers of the visits
         checked in within (``c0``, ``c1``] (the continuity window: SQL for two instants).
 
-        The simple test is written four times (the suspects' parameter with it), before the window.
+        The simple test is written four times (the suspects' parameter with it each time), then the
+        continuity window's two instants.
         The carers come without DISTINCT: a DISTINCT aggregate sorts each group's values, and Python's set
         of a few dozen refs costs less; ``status.carers_seen`` counts the same in either part."""
         began = "COALESCE(v.actual_start, v.planned_start)"
@@ -239,7 +240,7 @@ def _chunk_query(rules: MonitoringRules, suspects: bool) -> str:
     ``LATERAL`` to their own visits and grouped there: each person's thousand visits are sorted in
     memory, where grouping the whole chunk at once sorted 160,000 rows on disk past ``work_mem``
     (measured on the benchmark's council: 1.17-1.19 ms a package against 1.45-1.50). Parameters: the
-    suspects four times (when there are any), then the five arrays.
+    five arrays, then the suspects four times (when there are any).
     """
     sql = _sql("postgresql", rules, suspects)
     people = (
