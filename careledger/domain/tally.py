@@ -52,6 +52,7 @@ from .status import carers_seen
 
 __all__ = [
     "PricedDays",
+    "Reported",
     "SimpleVisits",
     "SlotBook",
     "Tally",
@@ -175,6 +176,78 @@ class SimpleVisits:
 
     def keys(self) -> list[str]:
         return [*self.full, *(code.split(";", 1)[0] for code in self.odd)]
+
+
+class Reported:
+    """A visit that is not simple, with what judging it at its slot reads, made into a
+    :class:`DeliveredVisit` only when something asks for it (:meth:`visit`).
+
+    A recompute reads a few hundred such visits a package (late, short, missed, cancelled) and,
+    for most of them, only counts them and keeps their ref: the lines behind a count are read in
+    full when an alert's evidence is written, or a page shows them. ``planned_start`` is an aware
+    datetime; ``offset`` and ``seconds`` are :func:`start_offset_seconds` and the clocked whole
+    seconds (``None`` unless all three times are whole seconds, as the import stores them); ``make(*args)``
+    gives the visit, whose fields must be these (``Reported.of`` makes one from a visit, for tests
+    and callers that have one).
+    """
+
+    __slots__ = ("service_ref", "ref", "carer_ref", "planned_start", "planned_minutes", "status", "offset", "seconds", "_make", "_args", "_visit")
+
+    def __init__(self, service_ref: str, ref: str, carer_ref: str | None, planned_start: datetime, planned_minutes: int, status: str,
+                 offset: int | None, seconds: int | None, make, args: tuple = ()) -> None:  # fmt: skip
+        self.service_ref, self.ref, self.carer_ref, self.planned_start = service_ref, ref, carer_ref, planned_start
+        self.planned_minutes, self.status, self.offset, self.seconds = planned_minutes, status, offset, seconds
+        self._make, self._args, self._visit = make, args, None
+
+    @classmethod
+    def of(cls, visit: DeliveredVisit) -> "Reported":
+        offset = start_offset_seconds(visit.planned_start, visit.actual_start, visit.actual_end)
+        seconds = None
+        if offset is not None:
+            assert visit.actual_start is not None and visit.actual_end is not None
+            seconds = (visit.actual_end.astimezone(UTC) - visit.actual_start.astimezone(UTC)) // _SECOND
+        return cls(visit.service_ref, visit.visit_ref, visit.carer_ref, visit.planned_start, visit.planned_minutes, visit.status, offset, seconds,
+                   _itself, (visit,))  # fmt: skip
+
+    def visit(self) -> DeliveredVisit:
+        found = self._visit
+        if found is None:
+            found = self._visit = self._make(*self._args)
+        return found
+
+    def __repr__(self) -> str:
+        return f"Reported({self.ref!r}, {self.service_ref!r}, {self.planned_start.isoformat()}, {self.status})"
+
+
+def _itself(visit: DeliveredVisit) -> DeliveredVisit:
+    return visit
+
+
+class _ReportedLine(Line):
+    """A :class:`delivery.Line` of a slot and a :class:`Reported` visit: its ref without the visit, the
+    visit made when first read; equal to (and hashed as) the plain line of the same slot and visit."""
+
+    @property  # type: ignore[override]
+    def visit(self) -> DeliveredVisit:  # type: ignore[override]
+        return self.__dict__["reported"].visit()
+
+    @property
+    def ref(self) -> str:
+        return self.__dict__["reported"].ref
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Line):
+            return (self.slot, self.visit) == (other.slot, other.visit)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.slot, self.visit))
+
+
+def _reported_line(slot: ScheduledVisit, reported: Reported) -> Line:
+    line = object.__new__(_ReportedLine)
+    object.__setattr__(line, "__dict__", {"slot": slot, "reported": reported})
+    return line
 
 
 _EPOCH_DAY = date(1970, 1, 1)
@@ -475,6 +548,7 @@ def tally(
     preferred_gender: str | None = None,
     continuity_weeks: int = 4,
     placed: bool = False,
+    reported: Sequence[Reported] = (),
 ) -> Tally:
     """The package's figures from its slot book, its simple visits summarised and every other visit in full.
 
@@ -486,8 +560,16 @@ def tally(
     ``continuity_weeks`` up to ``now``. Raises ValueError if a simple visit is not alone at a
     slot (:func:`not_at_a_slot`); ``placed`` says the caller has already moved every such visit to
     ``visits`` (as ``monitoring.batch`` does, from the same function's answer), so it is not asked again.
+    ``reported``: more visits that are not simple, as :class:`Reported` (judged from their numbers
+    when alone at a slot's start, else made into visits and judged with ``visits``).
     """
-    stray = {} if placed else not_at_a_slot(book, simple, visits)
+    if not placed:
+        planned: dict[str, list[datetime]] = {}
+        for r in reported:
+            planned.setdefault(r.service_ref, []).append(r.planned_start)
+        stray = not_at_a_slot(book, simple, visits, planned)
+    else:
+        stray = {}
     if stray:
         raise ValueError(f"simple visits not at a slot of their own: {sorted((s, sorted(v)[:3]) for s, v in stray.items())}")
     # Money for every slot at its planned minutes, less the slots a simple visit did not take in
@@ -546,22 +628,33 @@ def tally(
     # A visit alone at the start of a slot nothing else took is paired with it whatever else is
     # there (distance 0, no rival at 0, as for the simple ones) and judged here as classify would;
     # the other visits and slots go through match and classify.
-    at_start: dict[tuple[str, datetime], list[DeliveredVisit]] = {}
+    # A Reported visit there is judged from its numbers when it is completed with whole-second times, or
+    # not completed (nothing else of it counts), else made into a visit; one that is not there, too.
+    at_start: dict[tuple[str, datetime], list] = {}
     for visit in visits:
         at_start.setdefault((visit.service_ref, visit.planned_start.astimezone(UTC)), []).append(visit)
+    for r in reported:
+        at_start.setdefault((r.service_ref, r.planned_start), []).append(r)
     pinned: list[tuple[tuple, DeliveredVisit]] = []
+    by_numbers: list[tuple[tuple, Reported]] = []
     generic: list[DeliveredVisit] = []
     for (service, at), found in at_start.items():
         key = book.key_at.get(service, {}).get(at)
         free = loose.get(service)
         entry = free.pop(key, None) if key is not None and free is not None and len(found) == 1 else None
         if entry is None:
-            generic += found
+            generic += [v.visit() if type(v) is Reported else v for v in found]
+            continue
+        visit = found[0]
+        if type(visit) is not Reported:
+            pinned.append((entry, visit))
+        elif visit.status != "completed" or visit.offset is not None:
+            by_numbers.append((entry, visit))
         else:
-            pinned.append((entry, found[0]))
+            pinned.append((entry, visit.visit()))
     rest_slots += [entry[0] for free in loose.values() for entry in free.values()]
     rec = classify(match_exact_first(rest_slots, generic, rules), now=now, rules=rules, carer_genders=carer_genders, preferred_gender=preferred_gender)
-    judged = _judge_pinned(pinned, rules=rules, carer_genders=carer_genders or {}, preferred_gender=preferred_gender, plans=plans)
+    judged = _judge_pinned(pinned, rules=rules, carer_genders=carer_genders or {}, preferred_gender=preferred_gender, plans=plans, reported=by_numbers)
     counts = dict(rec.counts)
     for name, lines in judged.buckets.items():
         counts[name] += len(lines)
@@ -590,6 +683,8 @@ def tally(
         return tuple(sorted((*ours, *extra), key=_line_order))
 
     recent = set(carers_seen(visits, now, continuity_weeks)) | carers
+    if reported:
+        recent.update(_carers_reported(reported, now, continuity_weeks))
     return Tally(
         counts=counts,
         missed=merged("missed"),
@@ -607,11 +702,31 @@ def tally(
 
 
 def _line_order(line: Line) -> tuple[datetime, str]:
-    """``classify``'s order: what the line committed to, as an instant, then its ref."""
-    slot, visit = line.slot, line.visit
-    if visit is not None:
-        return (slot.utc_start if slot is not None else visit.planned_start.astimezone(UTC), visit.visit_ref)
-    return (slot.utc_start, line.ref)  # type: ignore[union-attr]
+    """``classify``'s order: what the line committed to, as an instant, then its ref (the visit's, else the slot's)."""
+    slot = line.slot
+    if slot is not None:
+        return (slot.utc_start, line.ref)
+    assert line.visit is not None
+    return (line.visit.planned_start.astimezone(UTC), line.visit.visit_ref)
+
+
+def _carers_reported(reported: Iterable[Reported], now: datetime, weeks: int) -> set[str]:
+    """``status.carers_seen`` of Reported visits: the check-in is the planned start plus the offset when
+    there is one (whole seconds, between instants), else read from the visit."""
+    end = now.astimezone(UTC)
+    begin = end - timedelta(weeks=weeks)
+    found = set()
+    for r in reported:
+        if r.status not in ("completed", "in_progress") or not r.carer_ref:
+            continue
+        if r.offset is not None:
+            started = r.planned_start.astimezone(UTC) + timedelta(seconds=r.offset)
+        else:
+            visit = r.visit()
+            started = (visit.actual_start or visit.planned_start).astimezone(UTC)
+        if begin < started <= end:
+            found.add(r.carer_ref)
+    return found
 
 
 @dataclass
@@ -622,7 +737,7 @@ class _Pinned:
     priced: dict[date, tuple[int, Decimal]]
 
 
-_PINNED_ORDER = attrgetter("slot.utc_start", "visit.visit_ref")
+_PINNED_ORDER = attrgetter("slot.utc_start", "ref")
 
 
 def _line(slot: ScheduledVisit, visit: DeliveredVisit) -> Line:
@@ -632,9 +747,13 @@ def _line(slot: ScheduledVisit, visit: DeliveredVisit) -> Line:
     return line
 
 
-def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str, str], preferred_gender: str | None, plans) -> _Pinned:
+def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str, str], preferred_gender: str | None, plans, reported=()) -> _Pinned:
     """``delivery.classify`` of slot-and-visit pairs (each visit at its slot's start), and their money
-    (``priced_by_day``'s arithmetic, at the slot's day and rate: the same day, version and card)."""
+    (``priced_by_day``'s arithmetic, at the slot's day and rate: the same day, version and card).
+
+    ``reported``: slot-and-:class:`Reported` pairs, each not completed or with whole-second times,
+    judged by the same rules from its offset and seconds (integers: late is an offset over the
+    minutes, short is seconds x 100 under minutes x 60 x the percent, ...), its lines made without the visit."""
     late_after = timedelta(minutes=rules.late_after_minutes)
     short_below = rules.short_below_percent * 60_000_000
     minimum_minutes = rules.minimum_visit_minutes
@@ -679,6 +798,41 @@ def _judge_pinned(pinned, *, rules: MonitoringRules, carer_genders: Mapping[str,
             paid = payable((end - start) // _SECOND, visit.planned_minutes, rules)
         if paid is None:
             exact = payable_minutes(planned_minutes=visit.planned_minutes, actual_minutes=visit.actual_minutes, status=status, rules=rules)
+            if exact:
+                exact_paid.append((cell, day, exact))
+                count_by[day] = count_by.get(day, 0) + 1
+        elif paid:
+            minutes_by[cell] = minutes_by.get(cell, 0) + paid
+            count_by[day] = count_by.get(day, 0) + 1
+    late_seconds, short_seconds, minimum_seconds = rules.late_after_minutes * 60, rules.short_below_percent * 60, minimum_minutes * 60
+    for (slot, cell, day, _), r in reported:
+        status = r.status
+        if status != "completed":
+            if status in ("missed", "cancelled_by_provider"):
+                missed.append(_reported_line(slot, r))
+            elif status == "cancelled_by_person" or status == "in_progress":
+                buckets["cancelled_by_person" if status == "cancelled_by_person" else "pending"].append(_reported_line(slot, r))
+            continue
+        delivered += 1
+        offset, seconds = r.offset, r.seconds  # (the caller sends only completed ones with both)
+        line = None
+        if offset > late_seconds:
+            line = _reported_line(slot, r)
+            late.append(line)
+        microseconds += seconds * 1_000_000
+        if seconds * 100 < slot.minutes * short_seconds:
+            line = line or _reported_line(slot, r)
+            short.append(line)
+        if seconds < minimum_seconds and slot.minutes >= minimum_minutes:
+            line = line or _reported_line(slot, r)
+            under.append(line)
+        if preferred:
+            gender = carer_genders.get(r.carer_ref) if r.carer_ref is not None else None
+            if gender and gender.strip() and gender.strip().lower() != preferred:
+                breaches.append(line or _reported_line(slot, r))
+        paid = payable(seconds, r.planned_minutes, rules)
+        if paid is None:
+            exact = payable_minutes(planned_minutes=r.planned_minutes, actual_minutes=r.visit().actual_minutes, status=status, rules=rules)
             if exact:
                 exact_paid.append((cell, day, exact))
                 count_by[day] = count_by.get(day, 0) + 1

@@ -41,7 +41,7 @@ from careledger.domain.delivery import DeliveredVisit
 from careledger.domain.plans import DeliveryMechanism, Plan
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
 from careledger.domain.status import ReviewState, end_of_day
-from careledger.domain.tally import SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, simple_parts, tally, utc_text
+from careledger.domain.tally import Reported, SimpleVisits, SlotBook, SlotSpan, Tally, not_at_a_slot, simple_parts, tally, utc_text
 from careledger.ingest.merge import datetime_adapter
 from careledger.ingest.models import Carer, Transaction, Visit
 from careledger.outcomes.selectors import review_states
@@ -222,8 +222,10 @@ def _sql(vendor: str, rules: MonitoringRules, suspects: bool) -> _Sql:
     if suspects:  # a carer whose recorded gender may breach the person's preference makes no visit simple
         simple = f"{simple} AND v.carer_ref NOT IN {listed}"
     # Every other visit's fields (refs hold no control characters, so the unit and record separators part them).
+    # The last two: the check-in's offset and the clocked seconds (whole numbers, empty unless all three times are whole seconds).
     fields = [text.format("v.planned_start"), "v.ref", "v.carer_ref", "CAST(v.planned_minutes AS TEXT)", f"COALESCE({text.format('v.actual_start')}, '')",
-              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)"]  # fmt: skip
+              f"COALESCE({text.format('v.actual_end')}, '')", "v.status", "CAST(v.provider_id AS TEXT)",
+              "COALESCE(CAST(v.start_offset_seconds AS TEXT), '')", "COALESCE(CAST(v.actual_seconds AS TEXT), '')"]  # fmt: skip
     unit = "char(31)" if vendor == "sqlite" else "chr(31)"
     # The simple visits' codes in one column (the simple test and the payable minutes worked out
     # once per visit): "<key>" for those paid their planned minutes, "<key>;<payable>" for the rest.
@@ -310,8 +312,16 @@ def _rows_to_visits(rows: list[tuple], person_ref: str) -> tuple[list[DeliveredV
 @dataclass
 class _Visits:
     simple: list[SimpleVisits]
-    rest: list[DeliveredVisit]
+    rest: list[DeliveredVisit]  # the simple visits moved out of the summaries (not alone at a slot)
     pairs: set[tuple[int, str]]  # (provider id, carer ref) of the visits read in full, for their genders
+    reported: list[Reported]  # every other visit, judged from its numbers where it is alone at a slot
+
+
+def _visit_of(fields: Sequence[str], person_ref: str, service: str, start: datetime) -> DeliveredVisit:
+    """A visit from its fields in the query's code (what ``Reported.visit`` makes, when it is asked)."""
+    moment = _services._moment  # (check-ins and check-outs cluster at the same minutes across people: parsed once each, as planned starts are)
+    f = fields
+    return DeliveredVisit.stored(f[1], person_ref, service, f[2] or None, start, int(f[3]), moment(f[4]) if f[4] else None, moment(f[5]) if f[5] else None, f[6])
 
 
 @dataclass(frozen=True)
@@ -378,6 +388,7 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
     planned: dict[int, dict[str, list[datetime]]] = {r.person_id: {} for r in reads}
     stray: dict[int, dict[str, set[str]]] = {}
     visits: dict[int, list[DeliveredVisit]] = {r.person_id: [] for r in reads}
+    reported: dict[int, list[Reported]] = {r.person_id: [] for r in reads}
     pairs_of: dict[int, set[tuple[int, str]]] = {r.person_id: set() for r in reads}  # (provider id, carer ref) of those, for genders
     moved: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
@@ -390,7 +401,6 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
             ])  # fmt: skip
             cursor.execute(_chunk_query(rules, bool(suspects)), [*people, *listed * 4])  # (the table, then the simple test's suspects four times)
             found_rows = cursor.fetchall()
-        make = DeliveredVisit.stored  # (check-ins and check-outs cluster at the same minutes across people: parsed once each, as planned starts are)
         for person_id, service, codes, others, seconds, under, carers in found_rows:
             codes = codes.split(RECORD) if codes else []
             groups[person_id][service] = [
@@ -404,8 +414,9 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
             fields = [code.split(UNIT) for code in others.split(RECORD)]
             starts = [moment(f[0]) for f in fields]
             planned[person_id][service] = starts
-            visits[person_id] += [
-                make(f[1], ref, service, f[2] or None, start, int(f[3]), moment(f[4]) if f[4] else None, moment(f[5]) if f[5] else None, f[6]) for f, start in zip(fields, starts)
+            reported[person_id] += [
+                Reported(service, f[1], f[2] or None, start, int(f[3]), f[6], int(f[8]) if f[8] else None, int(f[9]) if f[8] else None, _visit_of, (f, ref, service, start))
+                for f, start in zip(fields, starts, strict=True)
             ]  # fmt: skip
             pairs_of[person_id].update((int(f[7]), f[2]) for f in fields if f[2])
         pairs: list[tuple[int, str]] = []
@@ -440,7 +451,7 @@ def _read_chunk(reads: Sequence[VisitRead], rules: MonitoringRules, suspects: fr
         visits[person_id] += more
         pairs_of[person_id].update((r[8], r[2]) for r in kept if r[2])
     for person_id, summary in groups.items():
-        out[person_id] = _Visits(_summaries(summary), visits[person_id], pairs_of[person_id])
+        out[person_id] = _Visits(_summaries(summary), visits[person_id], pairs_of[person_id], reported[person_id])
     return out
 
 
@@ -516,7 +527,7 @@ def _judge_one(package: _Package, as_of: date, read: VisitRead, visits: _Visits,
     genders = carers.of(visits.pairs) if preferred else {}  # genders only matter against a preference
     # (read_many has moved every simple visit not alone at a slot to the full rows: placed)
     figures = tally(book=read.book, simple=visits.simple, visits=visits.rest, plans=plans, now=read.before, rules=rules,
-                    carer_genders=genders, preferred_gender=preferred, placed=True)  # fmt: skip
+                    carer_genders=genders, preferred_gender=preferred, placed=True, reported=visits.reported)  # fmt: skip
     txns = sorted((t for t in transactions if budget.start_date <= t.date <= upto), key=lambda t: (t.date, t.ref))
     judged = _services.judge(
         person_ref=package.person_ref, as_of=as_of, plan=plan, plans=plans, rules=rules, thresholds=package.thresholds,
@@ -721,11 +732,12 @@ def compute(council_id: int, people: Mapping[int, str], as_of: date, count_ledge
     with collector_paused():
         results, failed = statuses(council=council, people=people, as_of=as_of, leave_out_raised=True)
         days = _ledger_days(council_id, list(results.values()), as_of, count_ledgers)
-    out = []
-    for pid, r in results.items():
-        first = r.plan.services[0] if r.plan.services else None
-        out.append(Outcome(pid, r.person_ref, r.version.budget_id, r.plan.budget.delivery_mechanism.value,
-                           first.provider_ref if first else "", r.status, r.alerts, days[pid], r.plans if days[pid] else (), r.rules))  # fmt: skip
+        out = []
+        for pid, r in results.items():
+            first = r.plan.services[0] if r.plan.services else None
+            out.append(Outcome(pid, r.person_ref, r.version.budget_id, r.plan.budget.delivery_mechanism.value,
+                               first.provider_ref if first else "", r.status, r.alerts, days[pid], r.plans if days[pid] else (), r.rules))  # fmt: skip
+        del results  # (freed by reference counting before the collector is back: it would walk every package's visits and lines)
     return out, failed
 
 

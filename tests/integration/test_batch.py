@@ -21,7 +21,7 @@ from careledger.domain.costing import scheduled_visits
 from careledger.domain.delivery import DeliveredVisit
 from careledger.domain.rules import DEFAULT_RULES, MonitoringRules
 from careledger.domain.status import end_of_day
-from careledger.domain.tally import simple_parts
+from careledger.domain.tally import Reported, simple_parts
 from careledger.formats.plan_file import parse_plan
 from careledger.ingest.models import Visit
 from careledger.ingest.services import push_items
@@ -134,11 +134,17 @@ def test_the_database_sorts_visits_as_simple_parts_does(council_of_three, name):
         book = batch.slot_book(results[person.pk].plans, START, AS_OF)
         now = end_of_day(AS_OF)
         got = batch.read_visits(person.pk, person.ref, first, now, rules, book, suspects, (now - timedelta(weeks=4), now))
-        rest = {v.visit_ref for v in got.rest}
+        rest = {v.visit_ref for v in got.rest} | {r.ref for r in got.reported}
         summarised = sum(len(g.full) + len(g.odd) for g in got.simple)
         stored = [DeliveredVisit(v.ref, person.ref, v.service_ref, v.carer_ref or None, v.planned_start, v.planned_minutes, v.actual_start, v.actual_end, v.status)
                   for v in Visit.objects.filter(person=person)]  # fmt: skip
-        assert summarised + len(rest) == len(stored)
+        assert summarised + len(got.rest) + len(got.reported) == len(stored)
+        # Each visit sent as Reported carries the numbers Reported.of finds in the stored visit, and makes that visit.
+        by_ref = {v.visit_ref: v for v in stored}
+        numbers = lambda r: (r.service_ref, r.ref, r.carer_ref, r.planned_start, r.planned_minutes, r.status, r.offset, r.seconds)  # noqa: E731
+        for r in got.reported:
+            assert numbers(r) == numbers(Reported.of(by_ref[r.ref])) and r.visit() == by_ref[r.ref]
+            kinds.add("whole seconds" if r.offset is not None else "not completed" if r.status != "completed" else "clock with fractions or missing")
         codes = sorted(c for g in got.simple for c in g.odd)
         expected_odd, expected_under = [], 0
         for visit in stored:
@@ -160,7 +166,7 @@ def test_the_database_sorts_visits_as_simple_parts_does(council_of_three, name):
                 kinds.add("full")
         assert codes == sorted(expected_odd)
         assert sum(g.under for g in got.simple) == expected_under
-    assert kinds >= {"rest", "simple, read in full", "full"} | ({"odd"} if name == "default" else set())  # every kind the query sorts into
+    assert kinds >= {"rest", "simple, read in full", "full", "whole seconds", "not completed"} | ({"odd"} if name == "default" else set())  # every kind the query sorts into
 
 
 @pytest.mark.parametrize("name", list(RULES))
