@@ -715,8 +715,11 @@ def _carers_reported(reported: Iterable[Reported], now: datetime, weeks: int) ->
     there is one (whole seconds, between instants), else read from the visit."""
     end = now.astimezone(UTC)
     begin = end - timedelta(weeks=weeks)
+    before = begin - timedelta(days=1)  # planned by then, and checked in at most a day after: checked in by the window's start
     found = set()
     for r in reported:
+        if r.offset is not None and r.planned_start <= before and r.offset <= 86_400:
+            continue
         if r.status not in ("completed", "in_progress") or not r.carer_ref:
             continue
         if r.offset is not None:
