@@ -88,3 +88,25 @@ class ApiToken(models.Model):
     @staticmethod
     def new_secret() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset email, by a keyed digest of the address asked for (never the
+    address itself), kept for as long as it counts against ``PASSWORD_RESET_LIMIT`` and then deleted.
+
+    A reset form that sends an email on every request lets anyone fill someone's inbox, or make the
+    council's mail server a nuisance; the limit bounds both, and the page looks the same either way."""
+
+    address_digest = models.CharField(max_length=64)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["address_digest", "requested_at"], name="reset_request_by_address")]
+
+    @staticmethod
+    def digest_of(address: str) -> str:
+        """HMAC-SHA256 of the address (trimmed, lower case) under the SECRET_KEY: equal for one address, unreadable."""
+        import hmac
+
+        key = hashlib.sha256(b"careledger password reset request|" + settings.SECRET_KEY.encode()).digest()
+        return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()

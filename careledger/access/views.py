@@ -1,25 +1,32 @@
 """Sign in, sign out and password reset pages: Django's auth views with our templates and forms.
 
 Repeated failed sign-ins lock the account (django-axes, by username): the lockout
-answers 429 with the sign-in page and how long to wait. No page or log here names
-the account: logs carry at most a user id.
+answers 429 with the sign-in page and how long to wait. Reset emails to one address are
+limited in number per hour. No page or log here names the account: logs carry at most a user id.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.db import transaction
 from django.db.models import Max
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
+from .models import PasswordResetRequest
+
+log = logging.getLogger(__name__)
 
 
 class SignInView(auth_views.LoginView):
@@ -35,11 +42,34 @@ class SignOutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, with at most ``PASSWORD_RESET_LIMIT`` emails to one address within
+    ``PASSWORD_RESET_WINDOW``: past that, nothing is sent and the page is the same "check your
+    email" one (it says nothing of whether the address has an account, or was asked for too often)."""
+
     template_name = "access/password_reset_form.html"
     form_class = PasswordResetRequestForm
     email_template_name = "registration/careledger_password_reset_email.txt"
     subject_template_name = "registration/careledger_password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        if not reset_allowed(form.cleaned_data["email"]):
+            log.warning("password reset email not sent: %s requests for one address within %s", settings.PASSWORD_RESET_LIMIT, settings.PASSWORD_RESET_WINDOW)
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+def reset_allowed(address: str) -> bool:
+    """Count a reset request for ``address``, and say whether it is within the limit (it is counted either way:
+    asking again and again does not make the wait shorter). Requests older than the window are deleted."""
+    now = timezone.now()
+    since = now - settings.PASSWORD_RESET_WINDOW
+    digest = PasswordResetRequest.digest_of(address)
+    with transaction.atomic():
+        PasswordResetRequest.objects.filter(requested_at__lte=since).delete()
+        earlier = PasswordResetRequest.objects.filter(address_digest=digest, requested_at__gt=since).count()
+        PasswordResetRequest.objects.create(address_digest=digest, requested_at=now)
+    return earlier < settings.PASSWORD_RESET_LIMIT
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -13,6 +13,8 @@ Configuration (all optional):
 ``CARELEDGER_TRUST_X_FORWARDED_PROTO`` ``1`` behind a TLS proxy that sets (overwrites) X-Forwarded-Proto
 ``CARELEDGER_BEHIND_TLS_PROXY`` ``1`` when that proxy also redirects http to https (Django then does not)
 ``CARELEDGER_LOCKOUT_MINUTES`` how long an account stays locked after 5 wrong passwords in a row (default 15)
+``CARELEDGER_RESET_LIMIT``     password reset emails to one address within the window (default 3)
+``CARELEDGER_RESET_WINDOW_MINUTES`` that window (default 60)
 ``CARELEDGER_EMAIL_HOST``/``_PORT``/``_USER``/``_PASSWORD``/``_TLS`` the SMTP server for password reset
                            emails (default ``localhost``, 25, no login, no TLS); ``CARELEDGER_EMAIL_FROM``
                            the sender (default ``careledger@localhost``)
@@ -220,7 +222,10 @@ SILENCED_SYSTEM_CHECKS = [
 if PRODUCTION and _env_bool("CARELEDGER_BEHIND_TLS_PROXY"):
     SILENCED_SYSTEM_CHECKS.append("security.W008")  # the proxy redirects http to https
 
-# Password reset emails go out through an SMTP server.
+# Password reset emails go out through an SMTP server; at most CARELEDGER_RESET_LIMIT of them to one
+# address within CARELEDGER_RESET_WINDOW_MINUTES (more requests show the same page and send nothing).
+PASSWORD_RESET_LIMIT = int(os.environ.get("CARELEDGER_RESET_LIMIT", "3"))
+PASSWORD_RESET_WINDOW = timedelta(minutes=int(os.environ.get("CARELEDGER_RESET_WINDOW_MINUTES", "60")))
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("CARELEDGER_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CARELEDGER_EMAIL_PORT", "25"))

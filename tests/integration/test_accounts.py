@@ -23,8 +23,10 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from careledger.access.middleware import DEFAULT_POLICY
+from careledger.access.models import PasswordResetRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-staple-42"
@@ -330,6 +332,42 @@ def test_a_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(client,
 def test_a_malformed_address_is_explained(client, db):
     html = client.post("/password-reset/", {"email": "not an address"}).content.decode()
     assert '<a href="#id_email">Enter an email address in the correct format, like name@example.org</a>' in html
+
+
+def test_reset_emails_to_one_address_are_limited_and_the_page_says_nothing_of_it(client, alice, bob, smtp_server, caplog):
+    limit = settings.PASSWORD_RESET_LIMIT
+    assert limit == 3  # the default
+    with caplog.at_level(logging.INFO):
+        answers = [client.post("/password-reset/", {"email": address}) for address in ["alice@example.org", "ALICE@example.org ", "alice@example.org", "Alice@Example.org"]]
+    assert [(a.status_code, a["Location"]) for a in answers] == [(302, "/password-reset/sent/")] * 4  # the fourth looks the same
+    assert [m["To"] for m in smtp_server.messages] == ["alice@example.org"] * limit  # and sends nothing
+    ours = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))  # (not the test's own SMTP server)
+    assert "not sent" in ours and "alice" not in ours.lower() and "example.org" not in ours
+    client.post("/password-reset/", {"email": "bob@example.org"})  # another address is not held back by hers
+    assert [m["To"] for m in smtp_server.messages][-1] == "bob@example.org"
+    stored = list(PasswordResetRequest.objects.values_list("address_digest", flat=True))
+    assert len(stored) == 5 and len(set(stored)) == 2 and not any("example" in d for d in stored)  # digests, not addresses
+
+
+def test_the_reset_limit_ends_with_its_window_and_asking_again_does_not_shorten_it(client, alice, smtp_server):
+    for _ in range(5):
+        client.post("/password-reset/", {"email": "alice@example.org"})
+    assert len(smtp_server.messages) == 3
+    window = settings.PASSWORD_RESET_WINDOW
+    PasswordResetRequest.objects.update(requested_at=timezone.now() - window + timedelta(minutes=1))  # all five a minute short of the window
+    client.post("/password-reset/", {"email": "alice@example.org"})
+    assert len(smtp_server.messages) == 3  # the refused ones count too
+    PasswordResetRequest.objects.update(requested_at=timezone.now() - window)  # now outside it
+    client.post("/password-reset/", {"email": "alice@example.org"})
+    assert len(smtp_server.messages) == 4
+    assert PasswordResetRequest.objects.count() == 1  # the old ones are gone
+
+
+@override_settings(PASSWORD_RESET_LIMIT=1)
+def test_the_reset_limit_comes_from_the_settings(client, alice, smtp_server):
+    client.post("/password-reset/", {"email": "alice@example.org"})
+    client.post("/password-reset/", {"email": "alice@example.org"})
+    assert len(smtp_server.messages) == 1
 
 
 # -- headers ------------------------------------------------------------------------------------
