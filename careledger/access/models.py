@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
@@ -106,7 +107,5 @@ class PasswordResetRequest(models.Model):
     @staticmethod
     def digest_of(address: str) -> str:
         """HMAC-SHA256 of the address (trimmed, lower case) under the SECRET_KEY: equal for one address, unreadable."""
-        import hmac
-
         key = hashlib.sha256(b"careledger password reset request|" + settings.SECRET_KEY.encode()).digest()
         return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()

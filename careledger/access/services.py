@@ -1,4 +1,4 @@
-"""Writes for access: API tokens and memberships. Each checks the caller's scope first."""
+"""Writes for access: API tokens and memberships (each checks the caller's scope first), and the count of password reset requests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,7 @@ from careledger.records.errors import InvalidInput, NotFound
 from careledger.records.models import Council
 from careledger.records.scoping import Scope
 
-from .models import ApiToken, Membership, Role, hash_token
+from .models import ApiToken, Membership, PasswordResetRequest, Role, hash_token
 from .scope import actor_label
 
 log = logging.getLogger(__name__)
@@ -115,3 +116,16 @@ def membership_grant(*, council: Council, username: str, role: str, provider_ref
             raise NotFound(f"no person {person_ref!r} in council {council.code}")
     membership, _ = Membership.objects.get_or_create(user=user, council=council, role=role, provider=provider, person=person)
     return membership
+
+
+def reset_allowed(address: str) -> bool:
+    """Count a reset request for ``address``, and say whether it is within the limit (it is counted either way:
+    asking again and again does not make the wait shorter). Requests older than the window are deleted."""
+    now = timezone.now()
+    since = now - settings.PASSWORD_RESET_WINDOW
+    digest = PasswordResetRequest.digest_of(address)
+    with transaction.atomic():
+        PasswordResetRequest.objects.filter(requested_at__lte=since).delete()
+        earlier = PasswordResetRequest.objects.filter(address_digest=digest, requested_at__gt=since).count()
+        PasswordResetRequest.objects.create(address_digest=digest, requested_at=now)
+    return earlier < settings.PASSWORD_RESET_LIMIT

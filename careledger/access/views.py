@@ -15,7 +15,6 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.db import transaction
 from django.db.models import Max
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -24,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
-from .models import PasswordResetRequest
+from .services import reset_allowed
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +56,6 @@ class PasswordResetView(auth_views.PasswordResetView):
             log.warning("password reset email not sent: %s requests for one address within %s", settings.PASSWORD_RESET_LIMIT, settings.PASSWORD_RESET_WINDOW)
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
-
-
-def reset_allowed(address: str) -> bool:
-    """Count a reset request for ``address``, and say whether it is within the limit (it is counted either way:
-    asking again and again does not make the wait shorter). Requests older than the window are deleted."""
-    now = timezone.now()
-    since = now - settings.PASSWORD_RESET_WINDOW
-    digest = PasswordResetRequest.digest_of(address)
-    with transaction.atomic():
-        PasswordResetRequest.objects.filter(requested_at__lte=since).delete()
-        earlier = PasswordResetRequest.objects.filter(address_digest=digest, requested_at__gt=since).count()
-        PasswordResetRequest.objects.create(address_digest=digest, requested_at=now)
-    return earlier < settings.PASSWORD_RESET_LIMIT
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

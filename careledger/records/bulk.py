@@ -130,8 +130,9 @@ def versions_by_person(*, council_id: int, person_ids: Collection[int] | None = 
     # Visit patterns: VisitPattern.Meta.ordering is ("service", "position"): by position within a
     # service; id breaks ties, which the prefetch leaves to the database (in practice id order).
     patterns_of: dict[int, list] = defaultdict(list)
+    pattern_services = service_ids if len(service_ids) <= MANY_IDS else m.PlannedService.objects.filter(version_id__in=version_ids).values("id")
     pattern_rows = (
-        m.VisitPattern.objects.filter(service_id__in=service_ids if len(service_ids) <= MANY_IDS else m.PlannedService.objects.filter(version_id__in=version_ids).values("id"))
+        m.VisitPattern.objects.filter(service_id__in=pattern_services)
         .order_by("service_id", "position", "id")
         .values_list("service_id", "start_time", "minutes", "days", "rrule")
     )
