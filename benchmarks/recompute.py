@@ -41,6 +41,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # (run as a script or loaded from its path by the tests)
+import same_query  # noqa: E402  - the reference query on SQLite and PostgreSQL themselves
+
 ROOT = Path(__file__).resolve().parent.parent
 NEWLINE = b"\n"
 AS_OF = date(2027, 3, 31)
@@ -250,7 +253,11 @@ def duckdb_connect(folder: Path):
 
 def duckdb_figures(db, as_of: date = AS_OF) -> dict[str, dict]:
     """The reference figures per person ref, in the words of the status (spent rounded half-up to the penny once)."""
-    rows = db.execute(REFERENCE_SQL.format(as_of=as_of.isoformat())).fetchall()
+    return figures_from_rows(db.execute(REFERENCE_SQL.format(as_of=as_of.isoformat())).fetchall())
+
+
+def figures_from_rows(rows) -> dict[str, dict]:
+    """The reference query's rows (any database's) as figures per person ref."""
     out = {}
     for ref, scheduled, delivered, missed, late, short, unplanned, rate_minutes in rows:
         pence = (int(rate_minutes or 0) + 3000) // 6000  # / 60 minutes / 100 pence-units, half up
@@ -420,6 +427,16 @@ def main() -> None:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     took, loading, expected = reference(work / "export")
     print(f"DuckDB reference query: {took:.2f} s for {len(expected):,} packages (best of 3, tables in memory; reading the exported CSVs into them took {loading:.2f} s more)")
+    # The same query on the databases careledger runs on (benchmarks/same_query.py): what each takes set-based, with no Python.
+    same = {}
+    if args.db in ("sqlite", "both"):
+        same["SQLite"] = same_query.sqlite_reference(work / "export", AS_OF)
+    if args.db in ("postgres", "both"):
+        same["PostgreSQL"] = same_query.postgres_reference(work / "export", f"{args.postgres}_reference", AS_OF)
+    for label, (best, load_took, rows) in same.items():
+        agree = sum(1 for ref, figures in figures_from_rows(rows).items() if expected.get(ref) == figures)
+        print(f"The same query on {label} ({'in memory' if label == 'SQLite' else 'its own database'}): {best:.2f} s = {best / took:.1f}x DuckDB "
+              f"(best of 3; loading took {load_took:.1f} s more); figures agree on {agree:,} of {len(expected):,} packages")  # fmt: skip
     for r in results:
         differ = sorted(ref for ref in set(expected) | set(r["figures"]) if expected.get(ref) != r["figures"].get(ref))
         print(
@@ -427,6 +444,7 @@ def main() -> None:
             f"every status computed {r['computed_s']:.2f} s = {r['computed_s'] / took:.1f}x; first recompute, {r['entries']:,} ledger entries written, "
             f"{r['first_s']:.1f} s; next night {r['nightly_s']:.1f} s; one package {r['one_ms']:.1f} ms (target 50); "
             f"figures agree on {len(expected) - len(differ):,} of {len(expected):,} packages"
+            + (f"; {r['recompute_s'] / same[r['label']][0]:.2f}x the same query on {r['label']}" if r["label"] in same else "")
         )
         for ref in differ[:5]:
             print(f"    {ref}: careledger {r['figures'].get(ref)} reference {expected.get(ref)}")
