@@ -187,7 +187,7 @@ class ImportRunOut(Schema):
             channel=run.channel,
             source=run.source,
             provider_ref=run.provider.ref if run.provider_id else None,
-            status=run.status,
+            status=run.state,  # running, applied, refused, or interrupted (ImportRun.state)
             started_at=run.started_at.isoformat(),
             finished_at=run.finished_at.isoformat() if run.finished_at else None,
             rows=run.rows,

@@ -15,6 +15,7 @@ Configuration (all optional):
 ``CARELEDGER_LOCKOUT_MINUTES`` how long an account stays locked after 5 wrong passwords in a row (default 15)
 ``CARELEDGER_RESET_LIMIT``     password reset emails to one address within the window (default 3)
 ``CARELEDGER_RESET_WINDOW_MINUTES`` that window (default 60)
+``CARELEDGER_IMPORT_STALE_MINUTES`` an import that has committed nothing for this long shows as interrupted (default 30)
 ``CARELEDGER_EMAIL_HOST``/``_PORT``/``_USER``/``_PASSWORD``/``_TLS`` the SMTP server for password reset
                            emails (default ``localhost``, 25, no login, no TLS); ``CARELEDGER_EMAIL_FROM``
                            the sender (default ``careledger@localhost``)
@@ -226,6 +227,8 @@ if PRODUCTION and _env_bool("CARELEDGER_BEHIND_TLS_PROXY"):
 # address within CARELEDGER_RESET_WINDOW_MINUTES (more requests show the same page and send nothing).
 PASSWORD_RESET_LIMIT = int(os.environ.get("CARELEDGER_RESET_LIMIT", "3"))
 PASSWORD_RESET_WINDOW = timedelta(minutes=int(os.environ.get("CARELEDGER_RESET_WINDOW_MINUTES", "60")))
+# An import still "running" that has committed no chunk for this long shows as interrupted (ImportRun.state).
+IMPORT_STALE_AFTER = timedelta(minutes=int(os.environ.get("CARELEDGER_IMPORT_STALE_MINUTES", "30")))
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("CARELEDGER_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CARELEDGER_EMAIL_PORT", "25"))

@@ -14,6 +14,7 @@ from the rows and must always agree.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from careledger.formats.delivery_csv import CARER_GENDERS, VISIT_STATUSES
 from careledger.records.models import MONEY, Council, PaymentAccount, Person, Provider
@@ -32,7 +33,7 @@ class ImportRun(models.Model):
         TRANSACTIONS = "transactions"
 
     class Status(models.TextChoices):
-        RUNNING = "running"  # still going, or the process died (its committed chunks stand)
+        RUNNING = "running"  # still going, or the process died (its committed chunks stand; see ImportRun.state)
         APPLIED = "applied"  # every good row applied (rejected rows, if any, are kept below)
         REFUSED = "refused"  # all-or-nothing and some row was bad: nothing applied
 
@@ -47,6 +48,7 @@ class ImportRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     actor = models.CharField(max_length=64)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now, help_text="When the run began or last committed a chunk")
     finished_at = models.DateTimeField(null=True, blank=True)
     rows = models.IntegerField(default=0)
     added = models.IntegerField(default=0)
@@ -60,6 +62,27 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.source} ({self.status})"
+
+    INTERRUPTED = "interrupted"
+
+    @property
+    def state(self) -> str:
+        """The status as a reader should take it: a run still "running" that has committed nothing for
+        ``settings.IMPORT_STALE_AFTER`` is "interrupted" (its process died or was killed: what it
+        committed stands, and sending the file again completes it without counting anything twice).
+
+        Worked out when read, not swept, so nothing has to run for it to be true, and a run that
+        was only slow goes back to "running" with its next chunk. A file imported all or nothing
+        commits once, at its end, so its heartbeat does not move until then."""
+        from django.conf import settings
+
+        if self.status == self.Status.RUNNING and self.heartbeat_at is not None and timezone.now() - self.heartbeat_at > settings.IMPORT_STALE_AFTER:
+            return self.INTERRUPTED
+        return self.status
+
+    @property
+    def state_display(self) -> str:
+        return "Interrupted" if self.state == self.INTERRUPTED else self.get_status_display()
 
 
 class RejectedRow(models.Model):

@@ -345,6 +345,7 @@ def _apply(
                 amended=F("amended") + written.amended,
                 duplicates=F("duplicates") + written.duplicates,
                 rejected=F("rejected") + bad,
+                heartbeat_at=timezone.now(),  # (ImportRun.state: a run whose chunks stop coming shows as interrupted)
             )
 
     # Chunks that commit on their own are written by a second thread with its own

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,6 @@ def test_killed_import_rerun_equals_a_clean_run(tmp_path, databases):
     assert killed.state() == expected
     runs = killed.query("SELECT status, duplicates FROM ingest_importrun ORDER BY id")
     assert runs[0][0] == "running" and runs[1] == ("applied", str(at_kill))
+    # The killed run's heartbeat moved with its committed chunks (ImportRun.state shows it interrupted once it is stale)
+    began, beat = (datetime.fromisoformat(t) for t in killed.query("SELECT started_at, heartbeat_at FROM ingest_importrun ORDER BY id")[0])
+    assert beat > began

@@ -266,3 +266,42 @@ def test_tokens_made_and_revoked_by_the_council_administrator_only(nor):
     assert admin.post(f"/councils/NOR/tokens/{sou_token.pk}/revoke/").status_code == 404
     sou_token.refresh_from_db()
     assert sou_token.revoked_at is None
+
+
+def test_an_import_that_stopped_committing_shows_as_interrupted_on_the_page_and_in_the_api(nor, settings):
+    """A run left "running" by a process that died: after IMPORT_STALE_AFTER with no chunk it reads
+    "interrupted", with what it added and what to do; a run still committing stays "running"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.IMPORT_STALE_AFTER = timedelta(minutes=30)
+    client = nor["clients"]["provider"]
+    acme = nor["council"].providers.get(ref="ACME-CARE")
+    _upload(client, HEADER + GOOD, name="whole.csv")
+    whole = ImportRun.objects.get(source="whole.csv")
+    assert whole.heartbeat_at >= whole.started_at and whole.state == "applied"  # (its chunk moved the heartbeat)
+    now = timezone.now()
+    dead = ImportRun.objects.create(council=nor["council"], provider=acme, kind="visits", channel="file", source="died.csv", actor="test", added=1200)
+    alive = ImportRun.objects.create(council=nor["council"], provider=acme, kind="visits", channel="file", source="slow.csv", actor="test")
+    ImportRun.objects.filter(pk=dead.pk).update(heartbeat_at=now - timedelta(minutes=31))
+    ImportRun.objects.filter(pk=alive.pk).update(heartbeat_at=now - timedelta(minutes=29))
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, dead.state, alive.state) == ("running", "interrupted", "running")
+
+    page = client.get(f"/councils/NOR/imports/{dead.pk}/").content.decode()
+    assert 'data-status="interrupted">Interrupted<' in page
+    assert "This import stopped part way" in page and "The 1200 rows it added stand; send the file again to complete it" in page
+    slow = client.get(f"/councils/NOR/imports/{alive.pk}/").content.decode()
+    assert 'data-status="running">Running<' in slow and "has not finished yet" in slow
+    listing = client.get("/councils/NOR/imports/").content.decode()
+    assert listing.count("Interrupted") == 1
+
+    new = token_create(scope=Scope.system(nor["council"]), name="acme system", access="read", provider_ref="ACME-CARE")
+    api = Client(headers={"Authorization": f"Bearer {new.secret}"})
+    states = {r["source"]: r["status"] for r in api.get("/api/v1/councils/NOR/imports").json()}
+    assert states == {"whole.csv": "applied", "died.csv": "interrupted", "slow.csv": "running"}
+    # The threshold is a setting: a shorter one makes the slow run interrupted too
+    settings.IMPORT_STALE_AFTER = timedelta(minutes=10)
+    assert api.get(f"/api/v1/councils/NOR/imports/{alive.pk}").json()["status"] == "interrupted"
