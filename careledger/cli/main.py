@@ -295,6 +295,7 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1)
+    call_command("createcachetable", verbosity=1)  # the shared cache's table, when CARELEDGER_CACHE_URL=database (else nothing)
 
 
 @cli.command()

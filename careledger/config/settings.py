@@ -16,6 +16,7 @@ Configuration (all optional):
 ``CARELEDGER_RESET_LIMIT``     password reset emails to one address within the window (default 3)
 ``CARELEDGER_RESET_WINDOW_MINUTES`` that window (default 60)
 ``CARELEDGER_IMPORT_STALE_MINUTES`` an import that has committed nothing for this long shows as interrupted (default 30)
+``CARELEDGER_CACHE_URL``    a cache shared by every process: ``redis://host:port/db`` or ``database`` (default: in memory)
 ``CARELEDGER_EMAIL_HOST``/``_PORT``/``_USER``/``_PASSWORD``/``_TLS`` the SMTP server for password reset
                            emails (default ``localhost``, 25, no login, no TLS); ``CARELEDGER_EMAIL_FROM``
                            the sender (default ``careledger@localhost``)
@@ -229,6 +230,21 @@ PASSWORD_RESET_LIMIT = int(os.environ.get("CARELEDGER_RESET_LIMIT", "3"))
 PASSWORD_RESET_WINDOW = timedelta(minutes=int(os.environ.get("CARELEDGER_RESET_WINDOW_MINUTES", "60")))
 # An import still "running" that has committed no chunk for this long shows as interrupted (ImportRun.state).
 IMPORT_STALE_AFTER = timedelta(minutes=int(os.environ.get("CARELEDGER_IMPORT_STALE_MINUTES", "30")))
+
+# The cache: what the signed-push replay check remembers (access.signing) and the provider and audit pages
+# keep for a few minutes. In one process (careledger serve: one process, many threads) the default, in
+# memory, is enough; behind several processes or machines a replay could reach a process that has not
+# seen the request, so set CARELEDGER_CACHE_URL to share one: redis://host:port/db (Django's Redis cache,
+# `pip install careledger[redis]`) or "database" (a table in the database, made by careledger migrate).
+CACHE_URL = os.environ.get("CARELEDGER_CACHE_URL", "").strip()
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "careledger"}}
+elif CACHE_URL == "database":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "careledger_cache"}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CARELEDGER_CACHE_URL must be redis://..., rediss://..., unix://... or 'database', not {CACHE_URL.split('://')[0]!r}...")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("CARELEDGER_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CARELEDGER_EMAIL_PORT", "25"))
