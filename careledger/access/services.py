@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from careledger.audit import trail
@@ -125,7 +125,22 @@ def reset_allowed(address: str) -> bool:
     since = now - settings.PASSWORD_RESET_WINDOW
     digest = PasswordResetRequest.digest_of(address)
     with transaction.atomic():
+        _lock_address(digest)
         PasswordResetRequest.objects.filter(requested_at__lte=since).delete()
         earlier = PasswordResetRequest.objects.filter(address_digest=digest, requested_at__gt=since).count()
         PasswordResetRequest.objects.create(address_digest=digest, requested_at=now)
     return earlier < settings.PASSWORD_RESET_LIMIT
+
+
+RESET_LOCK_SPACE = 0x5EE7  # the first key of the PostgreSQL advisory locks taken by reset_allowed
+
+
+def _lock_address(digest: str) -> None:
+    """Requests for one address are counted one at a time, so that two at once cannot both be under the limit.
+
+    PostgreSQL: a transaction-scoped advisory lock on the digest (its first 32 bits; two addresses that
+    share them only wait for each other). SQLite: careledger's transactions begin IMMEDIATE (settings),
+    taking the database's one write lock until commit, so the count and insert are already serial there."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RESET_LOCK_SPACE, int(digest[:8], 16) - 2**31])

@@ -363,6 +363,43 @@ def test_the_reset_limit_ends_with_its_window_and_asking_again_does_not_shorten_
     assert PasswordResetRequest.objects.count() == 1  # the old ones are gone
 
 
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite serialises writers itself (transactions begin IMMEDIATE: see the next test), and its in-memory test "
+    "database cannot be flushed after a transactional test (the audit trail's append-only triggers refuse DELETE)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_reset_requests_for_one_address_at_the_same_moment_are_counted_one_at_a_time():
+    """Twelve requests at once (threads, each with its own connection): exactly the limit are allowed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from careledger.access.services import reset_allowed
+
+    n = 12
+    together = threading.Barrier(n)
+
+    def ask(_: int) -> bool:
+        together.wait()
+        try:
+            return reset_allowed("carol@example.org")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(n) as pool:
+        answers = list(pool.map(ask, range(n)))
+    assert answers.count(True) == settings.PASSWORD_RESET_LIMIT
+    assert PasswordResetRequest.objects.count() == n
+
+
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="SQLite's setting (PostgreSQL: the test above)")
+def test_sqlite_transactions_begin_immediate_so_that_writers_take_turns():
+    """What makes reset_allowed's count-then-insert serial on SQLite (and any other read-then-write)."""
+    assert settings.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
 @override_settings(PASSWORD_RESET_LIMIT=1)
 def test_the_reset_limit_comes_from_the_settings(client, alice, smtp_server):
     client.post("/password-reset/", {"email": "alice@example.org"})
