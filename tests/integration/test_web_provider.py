@@ -305,3 +305,17 @@ def test_an_import_that_stopped_committing_shows_as_interrupted_on_the_page_and_
     # The threshold is a setting: a shorter one makes the slow run interrupted too
     settings.IMPORT_STALE_AFTER = timedelta(minutes=10)
     assert api.get(f"/api/v1/councils/NOR/imports/{alive.pk}").json()["status"] == "interrupted"
+
+
+def test_the_imports_list_pages_with_numbered_links_that_keep_the_other_parameters(nor):
+    acme = nor["council"].providers.get(ref="ACME-CARE")
+    ImportRun.objects.bulk_create(
+        [ImportRun(council=nor["council"], provider=acme, kind="visits", channel="api", source="api", actor="test") for _ in range(120)]
+    )  # fmt: skip
+    client = nor["clients"]["commissioner"]
+    first = client.get("/councils/NOR/imports/?kind=visits").content.decode()
+    assert '<nav class="govuk-pagination" aria-label="Imports: pages">' in first
+    assert 'href="?kind=visits&amp;page=2" rel="next"' in first and 'aria-label="Page 3"' in first and 'aria-current="page">1<' in first
+    last = client.get("/councils/NOR/imports/?kind=visits&page=3").content.decode()
+    assert 'aria-current="page">3<' in last and 'rel="prev"' in last and 'rel="next"' not in last
+    assert client.get("/councils/NOR/imports/?page=1").content.decode().count("<li class=\"govuk-pagination__item") == 3  # pages 1, 2 and 3

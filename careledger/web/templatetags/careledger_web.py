@@ -61,6 +61,14 @@ def query(request, **changes):
     return "?" + encoded if encoded else "?"
 
 
+@register.simple_tag
+def page_links(request, page):
+    """``web.tables.page_links`` for a template that has a Django Page (``{% page_links request page_obj as links %}``)."""
+    from careledger.web.tables import page_links as links_of
+
+    return links_of(request, page)
+
+
 @register.filter
 def mechanism_label(value: str) -> str:
     """``isf`` -> "Individual service fund (provider-managed)"."""
