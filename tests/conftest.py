@@ -23,6 +23,20 @@ def _audit_actor_restored():
     reset_actor(token)
 
 
+def _allow_truncate(sender, connection, **kwargs):
+    """Django's test flush empties every table with TRUNCATE on PostgreSQL, which the append-only tables
+    refuse unless the session allows it (ledger/migrations/0005_no_truncate.py); the application never does."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET careledger.allow_truncate = 'on'")
+
+
+def pytest_configure(config):
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_allow_truncate, weak=False, dispatch_uid="careledger-tests-allow-truncate")
+
+
 def pytest_collection_modifyitems(items):
     """The longest tests (marked slow) first, so that with pytest-xdist they overlap everything else."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise in file order

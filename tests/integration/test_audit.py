@@ -8,6 +8,7 @@ database owner's rights could; the switch is undone with the test's transaction.
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -287,6 +288,26 @@ def test_the_database_refuses_to_change_or_delete_an_entry(five_entries, sql):
             raw_sql(sql)
     assert AuditEntry.objects.get(seq=3).actor == five_entries[2].actor
     assert verify_chain().ok
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="TRUNCATE is PostgreSQL's (SQLite's DELETE FROM is refused above)")
+@pytest.mark.parametrize("table", ["audit_auditentry", "ledger_ledgerentry", "ledger_balanceassertion"])
+def test_postgresql_refuses_truncate_of_an_append_only_table_unless_the_session_allows_it(five_entries, table):
+    """A statement trigger: TRUNCATE fires no row trigger. The test suite's flush says SET careledger.allow_truncate."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW careledger.allow_truncate")
+        assert cursor.fetchone()[0] == "on"  # (tests/conftest.py, for Django's flush)
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+        with transaction.atomic():
+            raw_sql("SET LOCAL careledger.allow_truncate = 'off'")
+            raw_sql(f"TRUNCATE {table} CASCADE")
+    assert AuditEntry.objects.count() == 5
+    with transaction.atomic():  # (allowed: emptied, then rolled back with the savepoint)
+        raw_sql(f"TRUNCATE {table} CASCADE")
+        if table == "audit_auditentry":
+            assert AuditEntry.objects.count() == 0
+        transaction.set_rollback(True)
+    assert AuditEntry.objects.count() == 5 and verify_chain().ok
 
 
 # -- verify ---------------------------------------------------------------------------------------
