@@ -50,7 +50,13 @@ def main() -> None:
     from careledger.records import services
     from careledger.records.scoping import Scope
 
-    call_command("flush", interactive=False, verbosity=0) if args.database_url else None
+    if args.database_url:  # a scratch database, emptied first
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # the append-only tables refuse TRUNCATE otherwise (ledger/migrations/0005_no_truncate.py)
+                cursor.execute("SET careledger.allow_truncate = 'on'")
+        call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", interactive=False, verbosity=0)
     council = services.council_create(code="NOR", name="Benchmark")
     scope = Scope.system(council)
