@@ -138,6 +138,13 @@ def browser(chromium):
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - a test extra
         _no_browser("the playwright package is not installed (pip install -e '.[test]')")
+    from django.db import connections
+
+    # Django keeps its connections per context, and while Playwright's sync API runs, this thread's code runs
+    # in Playwright's: the Django tests after this one use a connection of that context. Close it before
+    # Playwright stops, or it stays open, idle, and the test database cannot be dropped at the end ("is
+    # being accessed by other users"); and close the one from before, which that context never sees.
+    connections.close_all()
     with sync_playwright() as p:
         try:
             instance = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
@@ -145,6 +152,7 @@ def browser(chromium):
             _no_browser(f"Chromium at {chromium} would not start: {error}")
         yield instance
         instance.close()
+        connections.close_all()
 
 
 @pytest.fixture
