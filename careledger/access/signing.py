@@ -9,9 +9,10 @@ A system that pushes delivery data may sign each request (and a token made with
 The request is refused if the timestamp is more than :data:`WINDOW_SECONDS` from
 the server's clock, if the signature is wrong, or if the same signature was seen
 within the window (a replay). The key is derived from the token's stored digest
-and the server's secret key, so nothing more is stored and a copy of the database
-alone does not give it away; it is shown once, with the token. Changing
-``CARELEDGER_SECRET_KEY`` changes every signing key.
+and the server's push signing secret (``CARELEDGER_PUSH_SIGNING_SECRET``, else the
+secret key), so nothing more is stored and a copy of the database alone does not give
+it away; it is shown once, with the token. Changing that secret changes every signing
+key: set it apart from ``CARELEDGER_SECRET_KEY`` to rotate the secret key alone.
 
 Replays are remembered in Django's cache: with several server processes, set a
 shared cache, or a replay could reach another process within the window (the
@@ -39,7 +40,7 @@ class SignatureError(Exception):
 
 
 def signing_key(token: ApiToken) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"careledger-push-signing:{token.digest}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(settings.PUSH_SIGNING_SECRET.encode(), f"careledger-push-signing:{token.digest}".encode(), hashlib.sha256).hexdigest()
 
 
 def sign(key: str, body: bytes, timestamp: int) -> str:

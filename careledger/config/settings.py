@@ -6,6 +6,7 @@ Configuration (all optional):
                            production: ``postgres://user@host:5432/careledger``
 ``CARELEDGER_DATA_DIR``    where the SQLite file and the generated secret key live (default ``./var``)
 ``CARELEDGER_SECRET_KEY``  required in production; generated once and kept in the data dir otherwise
+``CARELEDGER_PUSH_SIGNING_SECRET`` what push signing keys are derived from (default: the secret key)
 ``CARELEDGER_DEBUG``       ``1`` for Django's debug pages (never in production)
 ``CARELEDGER_ALLOWED_HOSTS`` comma-separated host names (default ``127.0.0.1,localhost``)
 ``CARELEDGER_ENV``         ``development`` (default) or ``production``: HTTPS only, secure cookies, HSTS,
@@ -72,6 +73,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The secret the push signing keys are derived from (access.signing): its own, so that SECRET_KEY can be
+# rotated (after a leak, say: signing everyone out) without every provider's system having to be given a
+# new signing key at the same moment. Unset, it is SECRET_KEY, and rotating that changes every signing key.
+PUSH_SIGNING_SECRET = os.environ.get("CARELEDGER_PUSH_SIGNING_SECRET", "").strip() or SECRET_KEY
 DEBUG = _env_bool("CARELEDGER_DEBUG")
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("CARELEDGER_DEBUG must be off when CARELEDGER_ENV=production: debug pages show settings and data")

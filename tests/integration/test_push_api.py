@@ -101,6 +101,25 @@ def test_another_providers_token_cannot_push_for_mary(mary, system):
     assert Visit.objects.count() == 0
 
 
+def test_the_signing_keys_survive_a_new_secret_key_when_their_own_secret_is_set(mary, system, settings):
+    from careledger.access.signing import signing_key
+
+    new = token_create(scope=system, name="signed", access="write", provider_ref="ACME-CARE", require_signature=True)
+    original = new.signing_key  # (what was shown with the token)
+    assert signing_key(new.token) == original
+    settings.SECRET_KEY = "rotated-" + "y" * 50  # with no push signing secret of its own, every key changes
+    settings.PUSH_SIGNING_SECRET = settings.SECRET_KEY
+    assert signing_key(new.token) != original
+    settings.PUSH_SIGNING_SECRET = "its-own-" + "z" * 50
+    kept = signing_key(new.token)
+    settings.SECRET_KEY = "rotated-again-" + "w" * 50  # the secret key rotates, the signing keys stay
+    assert signing_key(new.token) == kept
+    body = json.dumps({"items": [visit("V1")]}).encode()
+    now = int(time.time())
+    ok = push(client_for(new), None, raw=body, headers={TIMESTAMP_HEADER: str(now), SIGNATURE_HEADER: sign(kept, body, now)})
+    assert ok.status_code == 200
+
+
 def test_signed_pushes_and_replays(mary, system):
     new = token_create(scope=system, name="signed", access="write", provider_ref="ACME-CARE", require_signature=True)
     client = client_for(new)
