@@ -432,7 +432,7 @@ def main() -> None:
     if args.db in ("sqlite", "both"):
         same["SQLite"] = same_query.sqlite_reference(work / "export", AS_OF)
     if args.db in ("postgres", "both"):
-        same["PostgreSQL"] = same_query.postgres_reference(work / "export", f"{args.postgres}_reference", AS_OF)
+        same["PostgreSQL"] = same_query.postgres_reference(work / "export", f"{args.postgres}_reference", AS_OF, REFERENCE_SQL)
     for label, (best, load_took, rows) in same.items():
         agree = sum(1 for ref, figures in figures_from_rows(rows).items() if expected.get(ref) == figures)
         print(f"The same query on {label} ({'in memory' if label == 'SQLite' else 'its own database'}): {best:.2f} s = {best / took:.1f}x DuckDB "

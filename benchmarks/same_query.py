@@ -5,9 +5,9 @@ are the same query in each database's own dialect, over the same exported CSV fi
 that a reader can see what the databases careledger runs on take to compute the same
 figures set-based, with no Python at all:
 
-* **PostgreSQL**: the same statement, word for word but for the dialect (``generate_series``
-  of days, the weekday by ``EXTRACT(ISODOW ...)``, the session's zone Europe/London, as
-  DuckDB's), in a database made for it and dropped after.
+* **PostgreSQL**: the same statement, made from DuckDB's by replacing each phrase of
+  :data:`POSTGRES_DIALECT` (intervals, the weekday by ``EXTRACT(ISODOW ...)``, no HUGEINT),
+  with the session's zone Europe/London as DuckDB's, in a database made for it and dropped after.
 * **SQLite** (in memory, as DuckDB's tables are): it has no time zones, no series and no
   hash join, and the one statement ran for more than ten minutes on 100 packages (its
   ``FULL OUTER JOIN`` against an unindexed CTE is a nested loop). So it is written as a
@@ -31,51 +31,28 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 TEXT = "%Y-%m-%d %H:%M:%S"  # naive UTC, as careledger's SQLite stores a time
 
-POSTGRES_SQL = """
-WITH days AS (
-    SELECT s.*, CAST(d AS DATE) AS day
-    FROM services s, generate_series(CAST(s.budget_start AS TIMESTAMP), CAST(LEAST(s.budget_end, DATE '{as_of}') AS TIMESTAMP), INTERVAL '1 day') t(d)
-), slots AS (
-    SELECT d.person_ref, d.service_ref, CAST(d.day + p.start_time AS TIMESTAMPTZ) AS start, p.minutes
-    FROM days d JOIN patterns p ON p.person_ref = d.person_ref AND p.service_ref = d.service_ref
-    WHERE (ARRAY['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'])[EXTRACT(ISODOW FROM d.day)] = ANY (string_to_array(p.days, ','))
-), span AS (
-    SELECT person_ref, MIN(budget_start) AS first FROM services GROUP BY person_ref
-), reported AS (
-    SELECT v.* FROM visits v JOIN span USING (person_ref)
-    WHERE v.planned_start >= CAST(span.first AS TIMESTAMPTZ) - INTERVAL '2 hours' AND v.planned_start < CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ)
-), lines AS (
-    SELECT COALESCE(s.person_ref, v.person_ref) AS person_ref, COALESCE(s.service_ref, v.service_ref) AS service_ref,
-           s.start AS slot_start, COALESCE(s.minutes, v.planned_minutes) AS minutes, COALESCE(s.start, v.planned_start) AS committed,
-           v.planned_minutes AS visit_minutes, v.planned_start, v.actual_start, v.actual_seconds, v.status
-    FROM slots s FULL OUTER JOIN reported v
-      ON v.person_ref = s.person_ref AND v.service_ref = s.service_ref AND v.planned_start = s.start
-), priced AS (
-    SELECT l.*, CAST(l.planned_start AS DATE) AS local_day,
-           CASE WHEN l.status <> 'completed' OR l.actual_seconds IS NULL THEN 0
-                WHEN l.actual_seconds >= (l.visit_minutes - 5) * 60 THEN l.visit_minutes
-                ELSE LEAST(l.visit_minutes, 5 * CAST(FLOOR((l.actual_seconds + 150) / 300) AS BIGINT)) END AS payable
-    FROM lines l
-)
-SELECT p.person_ref,
-       COUNT(p.slot_start) AS scheduled,
-       COUNT(*) FILTER (WHERE p.status = 'completed') AS delivered,
-       COUNT(*) FILTER (WHERE p.status IN ('missed', 'cancelled_by_provider')
-                          OR (p.status IS NULL AND p.slot_start + p.minutes * INTERVAL '1 minute' + INTERVAL '2 hours' <= CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ))) AS missed,
-       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_start > p.committed + INTERVAL '30 minutes') AS late,
-       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_seconds * 100 < p.minutes * 60 * 80) AS short,
-       COUNT(*) FILTER (WHERE p.slot_start IS NULL) AS unplanned,
-       SUM(CASE WHEN p.payable > 0 AND p.local_day BETWEEN s.budget_start AND DATE '{as_of}'
-                THEN p.payable * CAST(ROUND(10000 * CASE WHEN b.day IS NOT NULL AND s.bank_holiday IS NOT NULL THEN s.bank_holiday
-                                                         WHEN EXTRACT(ISODOW FROM p.local_day) >= 6 AND s.weekend IS NOT NULL THEN s.weekend
-                                                         ELSE s.standard END) AS BIGINT)
-                ELSE 0 END) AS rate_minutes
-FROM priced p
-LEFT JOIN services s ON s.person_ref = p.person_ref AND s.service_ref = p.service_ref
-LEFT JOIN bank_holidays b ON b.day = p.local_day
-GROUP BY p.person_ref
-ORDER BY p.person_ref
-"""
+# PostgreSQL's dialect of each DuckDB phrase in ``recompute.REFERENCE_SQL`` (each must occur: see postgres_sql).
+POSTGRES_DIALECT = (
+    ("INTERVAL 1 DAY", "INTERVAL '1 day'"),
+    ("list_contains(string_split(p.days, ','), ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][isodow(d.day)])",
+     "(ARRAY['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'])[EXTRACT(ISODOW FROM d.day)] = ANY (string_to_array(p.days, ','))"),
+    ("INTERVAL 2 HOUR", "INTERVAL '2 hours'"),
+    ("INTERVAL 1 MINUTE", "INTERVAL '1 minute'"),
+    ("INTERVAL 30 MINUTE", "INTERVAL '30 minutes'"),
+    ("isodow(p.local_day)", "EXTRACT(ISODOW FROM p.local_day)"),
+    ("CAST(SUM(", "SUM("),  # (PostgreSQL's SUM of bigints is a numeric already: no HUGEINT)
+    ("ELSE 0 END) AS HUGEINT) AS rate_minutes", "ELSE 0 END) AS rate_minutes"),
+)  # fmt: skip
+
+
+def postgres_sql(duckdb_sql: str) -> str:
+    """The DuckDB reference statement in PostgreSQL's dialect, word for word otherwise."""
+    for duckdb_phrase, postgres_phrase in POSTGRES_DIALECT:
+        if duckdb_phrase not in duckdb_sql:
+            raise ValueError(f"the reference query no longer says {duckdb_phrase!r}: update POSTGRES_DIALECT")
+        duckdb_sql = duckdb_sql.replace(duckdb_phrase, postgres_phrase)
+    return duckdb_sql
+
 
 POSTGRES_TABLES = (
     "CREATE TABLE services (person_ref text, service_ref text, budget_start date, budget_end date, standard numeric(10,4), weekend numeric(10,4), bank_holiday numeric(10,4))",
@@ -85,8 +62,8 @@ POSTGRES_TABLES = (
 )
 
 
-def postgres_reference(folder: Path, url: str, as_of: date, repeat: int = 3) -> tuple[float, float, list[tuple]]:
-    """(best seconds, loading seconds, rows) of the query in a database made at ``url`` and dropped after."""
+def postgres_reference(folder: Path, url: str, as_of: date, duckdb_sql: str, repeat: int = 3) -> tuple[float, float, list[tuple]]:
+    """(best seconds, loading seconds, rows) of ``duckdb_sql`` (in PostgreSQL's dialect) in a database made at ``url`` and dropped after."""
     import psycopg
 
     base, name = url.rsplit("/", 1)
@@ -94,6 +71,7 @@ def postgres_reference(folder: Path, url: str, as_of: date, repeat: int = 3) -> 
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
+        sql = postgres_sql(duckdb_sql).format(as_of=as_of.isoformat())
         began = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as db:
             db.execute("SET TimeZone = 'Europe/London'")
@@ -108,7 +86,7 @@ def postgres_reference(folder: Path, url: str, as_of: date, repeat: int = 3) -> 
             best, rows = None, []
             for _ in range(repeat):
                 began = time.perf_counter()
-                rows = db.execute(POSTGRES_SQL.format(as_of=as_of.isoformat())).fetchall()
+                rows = db.execute(sql).fetchall()
                 took = time.perf_counter() - began
                 best = took if best is None else min(best, took)
         return best, loading, rows

@@ -13,6 +13,7 @@ from the rows and must always agree.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -74,8 +75,6 @@ class ImportRun(models.Model):
         Worked out when read, not swept, so nothing has to run for it to be true, and a run that
         was only slow goes back to "running" with its next chunk. A file imported all or nothing
         commits once, at its end, so its heartbeat does not move until then."""
-        from django.conf import settings
-
         if self.status == self.Status.RUNNING and self.heartbeat_at is not None and timezone.now() - self.heartbeat_at > settings.IMPORT_STALE_AFTER:
             return self.INTERRUPTED
         return self.status

@@ -263,5 +263,5 @@ def test_the_duckdb_reference_gives_careledgers_figures_package_by_package(counc
         base = connection.settings_dict
         login = base["USER"] + (f":{base['PASSWORD']}" if base.get("PASSWORD") else "")
         url = f"postgres://{login}@{base['HOST'] or '127.0.0.1'}:{base['PORT'] or 5432}/{base['NAME']}_reference"  # (made and dropped)
-        _, _, rows = bench.same_query.postgres_reference(tmp_path, url, as_of, repeat=1)
+        _, _, rows = bench.same_query.postgres_reference(tmp_path, url, as_of, bench.REFERENCE_SQL, repeat=1)
         assert bench.figures_from_rows(rows) == ours
