@@ -231,14 +231,19 @@ def test_two_processes_give_what_one_gives(council_of_three, monkeypatch, shard_
     assert sorted(two, key=lambda o: o.person_id) == sorted(one, key=lambda o: o.person_id)
 
 
-def test_shards_deal_every_person_once_several_to_a_process_when_there_are_enough():
+def test_shards_deal_every_person_once_big_ones_first_when_there_are_enough():
     ids = list(range(1, 2001))
-    for workers in (1, 2, 3, 4):
+    for workers in (2, 3, 4, 8):
         shards = batch.shards_of(ids, workers)
-        assert sorted(sum(shards, [])) == ids
-        assert len(shards) == workers * batch.SHARDS_PER_WORKER
+        assert sum(shards, []) == ids  # every person once, in order
+        assert len(shards) > workers
+        sizes = [len(s) for s in shards]
+        assert sizes[0] >= sizes[1] >= sizes[2] and min(sizes[:-workers]) >= batch.SHARD_AT_LEAST  # big ones first
+        assert min(sizes) >= batch.SHARD_AT_LEAST // 2  # (the last ones share what is left)
+    assert [len(s) for s in batch.shards_of(ids, 2)] == [500, 375, 282, 211, 158, 119, 100, 100, 77, 78]
     assert [len(s) for s in batch.shards_of(list(range(250)), 2)] == [125, 125]  # too few people for more shards than processes
-    assert len(batch.shards_of(ids, 8)) == 20  # (never under SHARD_AT_LEAST people)
+    assert [len(s) for s in batch.shards_of(list(range(400)), 2)] == [100, 100, 100, 50, 50]  # (none under SHARD_AT_LEAST but the last)
+    assert batch.shards_of(ids, 1) == [ids]
     assert batch.shards_of([7], 4) == [[7]] and batch.shards_of([], 2) == []
 
 
