@@ -15,8 +15,11 @@ new PostgreSQL database (created and dropped). Then it times:
   recompute`` runs it (best of three, as the reference is), and one package's status
   (``batch.status_of``, median of 50);
 * the reference: a hand-written DuckDB query over the same visits, exported from the database,
-  computing the same followed (scheduled, delivered, missed, late, short, unplanned) and
-  affordable (spent) figures per package; the two must agree on every package.
+  computing the status's followed (scheduled, delivered, missed, late, short, unplanned,
+  planned and delivered hours) and affordable (budget, spent, pro-rata budget, forecast year-end
+  and its variance) figures per package; the two must agree on every package. (Preference
+  breaches aside: no package here states a carer gender, so careledger counts none; until stop 18
+  the reference computed only the seven counts and spent.)
 
 It prints both times, their ratio and the machine's cores. The reference matches a visit to
 the slot with the same service and planned start (as this data has it: every reported slot
@@ -39,6 +42,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # (run as a script or loaded from its path by the tests)
@@ -150,9 +154,10 @@ def export(council, folder: Path) -> None:
 
     with open(folder / "services.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["person_ref", "service_ref", "budget_start", "budget_end", "standard", "weekend", "bank_holiday"])
+        w.writerow(["person_ref", "service_ref", "budget_start", "budget_end", "standard", "weekend", "bank_holiday", "budget"])
         for row in PlannedService.objects.filter(version__plan__council=council).values_list(
-            "version__plan__person__ref", "ref", "version__budget__start_date", "version__budget__end_date", "standard_rate", "weekend_rate", "bank_holiday_rate"
+            "version__plan__person__ref", "ref", "version__budget__start_date", "version__budget__end_date", "standard_rate", "weekend_rate", "bank_holiday_rate",
+            "version__budget__annual_amount",
         ):
             w.writerow(row)
     with open(folder / "patterns.csv", "w", newline="") as f:
@@ -188,13 +193,23 @@ def export(council, folder: Path) -> None:
 REFERENCE_SQL = """
 WITH days AS (
     SELECT s.*, CAST(d AS DATE) AS day
-    FROM services s, generate_series(CAST(s.budget_start AS TIMESTAMP), CAST(LEAST(s.budget_end, DATE '{as_of}') AS TIMESTAMP), INTERVAL 1 DAY) t(d)
-), slots AS (
-    SELECT d.person_ref, d.service_ref, CAST(d.day + p.start_time AS TIMESTAMPTZ) AS start, p.minutes
+    FROM services s, generate_series(CAST(s.budget_start AS TIMESTAMP), CAST(s.budget_end AS TIMESTAMP), INTERVAL 1 DAY) t(d)
+), every_slot AS (
+    SELECT d.person_ref, d.service_ref, d.day, CAST(d.day + p.start_time AS TIMESTAMPTZ) AS start, p.minutes, d.standard, d.weekend, d.bank_holiday
     FROM days d JOIN patterns p ON p.person_ref = d.person_ref AND p.service_ref = d.service_ref
     WHERE list_contains(string_split(p.days, ','), ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][isodow(d.day)])
+), slots AS (
+    SELECT person_ref, service_ref, start, minutes FROM every_slot WHERE day <= DATE '{as_of}'
+), to_come AS (  -- the slots after as_of at their day's rate: the forecast's cost still to come
+    SELECT e.person_ref,
+           SUM(e.minutes * CAST(ROUND(10000 * CASE WHEN b.day IS NOT NULL AND e.bank_holiday IS NOT NULL THEN e.bank_holiday
+                                                   WHEN isodow(e.day) >= 6 AND e.weekend IS NOT NULL THEN e.weekend
+                                                   ELSE e.standard END) AS BIGINT)) AS rate_minutes
+    FROM every_slot e LEFT JOIN bank_holidays b ON b.day = e.day
+    WHERE e.day > DATE '{as_of}'
+    GROUP BY e.person_ref
 ), span AS (
-    SELECT person_ref, MIN(budget_start) AS first FROM services GROUP BY person_ref
+    SELECT person_ref, MIN(budget_start) AS first, MIN(budget_end) AS last, MIN(budget) AS budget FROM services GROUP BY person_ref
 ), reported AS (
     SELECT v.* FROM visits v JOIN span USING (person_ref)
     WHERE v.planned_start >= CAST(span.first AS TIMESTAMPTZ) - INTERVAL 2 HOUR AND v.planned_start < CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ)
@@ -210,25 +225,30 @@ WITH days AS (
                 WHEN l.actual_seconds >= (l.visit_minutes - 5) * 60 THEN l.visit_minutes
                 ELSE LEAST(l.visit_minutes, 5 * CAST(FLOOR((l.actual_seconds + 150) / 300) AS BIGINT)) END AS payable
     FROM lines l
+), figures AS (
+    SELECT p.person_ref,
+           COUNT(p.slot_start) AS scheduled,
+           COUNT(*) FILTER (WHERE p.status = 'completed') AS delivered,
+           COUNT(*) FILTER (WHERE p.status IN ('missed', 'cancelled_by_provider')
+                              OR (p.status IS NULL AND p.slot_start + p.minutes * INTERVAL 1 MINUTE + INTERVAL 2 HOUR <= CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ))) AS missed,
+           COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_start > p.committed + INTERVAL 30 MINUTE) AS late,
+           COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_seconds * 100 < p.minutes * 60 * 80) AS short,
+           COUNT(*) FILTER (WHERE p.slot_start IS NULL) AS unplanned,
+           SUM(CASE WHEN p.slot_start IS NOT NULL THEN p.minutes ELSE 0 END) AS planned_minutes,
+           SUM(CASE WHEN p.status = 'completed' THEN p.actual_seconds ELSE 0 END) AS delivered_seconds,
+           CAST(SUM(CASE WHEN p.payable > 0 AND p.local_day BETWEEN s.budget_start AND DATE '{as_of}'
+                    THEN p.payable * CAST(ROUND(10000 * CASE WHEN b.day IS NOT NULL AND s.bank_holiday IS NOT NULL THEN s.bank_holiday
+                                                             WHEN isodow(p.local_day) >= 6 AND s.weekend IS NOT NULL THEN s.weekend
+                                                             ELSE s.standard END) AS BIGINT)
+                    ELSE 0 END) AS HUGEINT) AS rate_minutes  -- minutes x 1/10000 pounds an hour
+    FROM priced p
+    LEFT JOIN services s ON s.person_ref = p.person_ref AND s.service_ref = p.service_ref
+    LEFT JOIN bank_holidays b ON b.day = p.local_day
+    GROUP BY p.person_ref
 )
-SELECT p.person_ref,
-       COUNT(p.slot_start) AS scheduled,
-       COUNT(*) FILTER (WHERE p.status = 'completed') AS delivered,
-       COUNT(*) FILTER (WHERE p.status IN ('missed', 'cancelled_by_provider')
-                          OR (p.status IS NULL AND p.slot_start + p.minutes * INTERVAL 1 MINUTE + INTERVAL 2 HOUR <= CAST(DATE '{as_of}' + 1 AS TIMESTAMPTZ))) AS missed,
-       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_start > p.committed + INTERVAL 30 MINUTE) AS late,
-       COUNT(*) FILTER (WHERE p.status = 'completed' AND p.actual_seconds * 100 < p.minutes * 60 * 80) AS short,
-       COUNT(*) FILTER (WHERE p.slot_start IS NULL) AS unplanned,
-       CAST(SUM(CASE WHEN p.payable > 0 AND p.local_day BETWEEN s.budget_start AND DATE '{as_of}'
-                THEN p.payable * CAST(ROUND(10000 * CASE WHEN b.day IS NOT NULL AND s.bank_holiday IS NOT NULL THEN s.bank_holiday
-                                                         WHEN isodow(p.local_day) >= 6 AND s.weekend IS NOT NULL THEN s.weekend
-                                                         ELSE s.standard END) AS BIGINT)
-                ELSE 0 END) AS HUGEINT) AS rate_minutes  -- minutes x 1/10000 pounds an hour
-FROM priced p
-LEFT JOIN services s ON s.person_ref = p.person_ref AND s.service_ref = p.service_ref
-LEFT JOIN bank_holidays b ON b.day = p.local_day
-GROUP BY p.person_ref
-ORDER BY p.person_ref
+SELECT f.*, COALESCE(t.rate_minutes, 0) AS to_come, sp.budget, sp.first, sp.last
+FROM figures f JOIN span sp USING (person_ref) LEFT JOIN to_come t USING (person_ref)
+ORDER BY f.person_ref
 """
 
 
@@ -238,7 +258,7 @@ def duckdb_connect(folder: Path):
 
     db = duckdb.connect()
     db.execute("SET TimeZone = 'Europe/London'")
-    db.execute(f"CREATE TABLE services AS SELECT * FROM read_csv('{folder / 'services.csv'}', header = true, types = {{'standard': 'DECIMAL(10,4)', 'weekend': 'DECIMAL(10,4)', 'bank_holiday': 'DECIMAL(10,4)'}})")
+    db.execute(f"CREATE TABLE services AS SELECT * FROM read_csv('{folder / 'services.csv'}', header = true, types = {{'standard': 'DECIMAL(10,4)', 'weekend': 'DECIMAL(10,4)', 'bank_holiday': 'DECIMAL(10,4)', 'budget': 'DECIMAL(12,2)'}})")
     db.execute(f"CREATE TABLE patterns AS SELECT * FROM read_csv('{folder / 'patterns.csv'}', header = true, types = {{'start_time': 'TIME', 'days': 'VARCHAR'}})")
     db.execute(f"CREATE TABLE bank_holidays AS SELECT * FROM read_csv('{folder / 'bank_holidays.csv'}', header = true, types = {{'day': 'DATE'}})")
     # Times are read as text and cast in SQL (this DuckDB build returns TIMESTAMPTZ to Python only with pytz).
@@ -252,22 +272,50 @@ def duckdb_connect(folder: Path):
 
 
 def duckdb_figures(db, as_of: date = AS_OF) -> dict[str, dict]:
-    """The reference figures per person ref, in the words of the status (spent rounded half-up to the penny once)."""
-    return figures_from_rows(db.execute(REFERENCE_SQL.format(as_of=as_of.isoformat())).fetchall())
+    """The reference figures per person ref, in the words of the status (see :func:`figures_from_rows`)."""
+    return figures_from_rows(db.execute(REFERENCE_SQL.format(as_of=as_of.isoformat())).fetchall(), as_of)
 
 
-def figures_from_rows(rows) -> dict[str, dict]:
-    """The reference query's rows (any database's) as figures per person ref."""
+def _pounds(value: Fraction) -> str:
+    """An exact amount in pounds (or hours), rounded once, half-up (away from zero) to two places."""
+    hundredths = abs(value) * 100
+    whole = int(hundredths + Fraction(1, 2))  # (floor of a positive number)
+    pennies = whole if value >= 0 else -whole
+    return f"{Decimal(pennies) / 100:.2f}" if pennies else "0.00"
+
+
+def figures_from_rows(rows, as_of: date = AS_OF) -> dict[str, dict]:
+    """The reference query's rows (any database's) as the status's followed and affordable figures, per person ref.
+
+    The query sums whole numbers (minutes, seconds, rate-minutes in 1/10000 pounds); here each
+    package's sums become its figures, each divided and rounded once, half-up to the penny (or the
+    hundredth of an hour), as the status prints them. ``pro_rata_budget`` is the budget x the days
+    from its start to ``as_of`` / the days of the period; ``forecast_year_end`` is spent and the
+    slots still to come.
+    """
     out = {}
-    for ref, scheduled, delivered, missed, late, short, unplanned, rate_minutes in rows:
-        pence = (int(rate_minutes or 0) + 3000) // 6000  # / 60 minutes / 100 pence-units, half up
-        out[ref] = dict(scheduled=scheduled, delivered=delivered, missed=missed, late=late, short=short, unplanned=unplanned, spent=f"{Decimal(pence) / 100:.2f}")
+    for row in rows:
+        ref, scheduled, delivered, missed, late, short, unplanned, planned_minutes, delivered_seconds, spent, to_come, budget, first, last = row
+        spent, to_come, budget = Fraction(int(spent or 0), 600_000), Fraction(int(to_come or 0), 600_000), Fraction(Decimal(str(budget)))
+        first, last = (day if isinstance(day, date) else date.fromisoformat(str(day)) for day in (first, last))
+        elapsed = (min(as_of, last) - first).days + 1
+        forecast = spent + to_come
+        out[ref] = dict(
+            scheduled=scheduled, delivered=delivered, missed=missed, late=late, short=short, unplanned=unplanned,
+            planned_hours=_pounds(Fraction(int(planned_minutes or 0), 60)), delivered_hours=_pounds(Fraction(int(delivered_seconds or 0), 3600)),
+            budget=_pounds(budget), spent=_pounds(spent), pro_rata_budget=_pounds(budget * elapsed / ((last - first).days + 1)),
+            forecast_year_end=_pounds(forecast), forecast_variance=_pounds(forecast - budget),
+        )  # fmt: skip
     return out
 
 
+FOLLOWED = ("scheduled", "delivered", "missed", "late", "short", "unplanned", "planned_hours", "delivered_hours")
+AFFORDABLE = ("budget", "spent", "pro_rata_budget", "forecast_year_end", "forecast_variance")
+
+
 def figures_of(status: dict) -> dict:
-    f = status["followed"]
-    return {k: f[k] for k in ("scheduled", "delivered", "missed", "late", "short", "unplanned")} | {"spent": status["affordable"]["spent"]}
+    """The figures the reference computes, from a status (``preference_breaches`` aside: no package here states a preference)."""
+    return {k: status["followed"][k] for k in FOLLOWED} | {k: status["affordable"][k] for k in AFFORDABLE}
 
 
 def careledger_figures(council) -> dict[str, dict]:

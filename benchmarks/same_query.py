@@ -39,6 +39,7 @@ POSTGRES_DIALECT = (
     ("INTERVAL 2 HOUR", "INTERVAL '2 hours'"),
     ("INTERVAL 1 MINUTE", "INTERVAL '1 minute'"),
     ("INTERVAL 30 MINUTE", "INTERVAL '30 minutes'"),
+    ("isodow(e.day)", "EXTRACT(ISODOW FROM e.day)"),
     ("isodow(p.local_day)", "EXTRACT(ISODOW FROM p.local_day)"),
     ("CAST(SUM(", "SUM("),  # (PostgreSQL's SUM of bigints is a numeric already: no HUGEINT)
     ("ELSE 0 END) AS HUGEINT) AS rate_minutes", "ELSE 0 END) AS rate_minutes"),
@@ -55,7 +56,8 @@ def postgres_sql(duckdb_sql: str) -> str:
 
 
 POSTGRES_TABLES = (
-    "CREATE TABLE services (person_ref text, service_ref text, budget_start date, budget_end date, standard numeric(10,4), weekend numeric(10,4), bank_holiday numeric(10,4))",
+    "CREATE TABLE services (person_ref text, service_ref text, budget_start date, budget_end date, standard numeric(10,4), weekend numeric(10,4), bank_holiday numeric(10,4), "
+    "budget numeric(12,2))",
     "CREATE TABLE patterns (person_ref text, service_ref text, days text, start_time time, minutes int)",
     "CREATE TABLE bank_holidays (day date)",
     "CREATE TABLE visits (person_ref text, service_ref text, planned_start timestamptz, planned_minutes int, actual_start timestamptz, actual_seconds int, status text)",
@@ -98,7 +100,7 @@ def postgres_reference(folder: Path, url: str, as_of: date, duckdb_sql: str, rep
 SQLITE_STEPS = (
     # Each pattern's start time on each day, as UTC (London's offset found once per day and time, not per slot)
     """CREATE TEMP TABLE wall AS
-    WITH RECURSIVE cal(day) AS (SELECT (SELECT MIN(budget_start) FROM services) UNION ALL SELECT date(day, '+1 day') FROM cal WHERE day < '{as_of}'),
+    WITH RECURSIVE cal(day) AS (SELECT (SELECT MIN(budget_start) FROM services) UNION ALL SELECT date(day, '+1 day') FROM cal WHERE day < (SELECT MAX(budget_end) FROM services)),
     times AS (SELECT DISTINCT start_time FROM patterns)
     SELECT c.day, t.start_time, datetime(c.day || ' ' || t.start_time, '-' || z.minutes || ' minutes') AS utc,
            substr('SUMOTUWETHFRSA', 2 * CAST(strftime('%w', c.day) AS INTEGER) + 1, 2) AS dow
@@ -109,6 +111,16 @@ SQLITE_STEPS = (
     JOIN wall w ON w.start_time = p.start_time AND w.day BETWEEN s.budget_start AND MIN(s.budget_end, '{as_of}')
     WHERE instr(',' || p.days || ',', ',' || w.dow || ',') > 0""",
     "CREATE INDEX slots_key ON slots (person_ref, service_ref, start)",
+    # The slots after as_of at their day's rate (the forecast's cost still to come), by person
+    """CREATE TEMP TABLE to_come AS
+    SELECT s.person_ref, SUM(p.minutes * CAST(replace(CASE WHEN b.day IS NOT NULL AND s.bank_holiday <> '' THEN s.bank_holiday
+                                                          WHEN w.dow IN ('SA', 'SU') AND s.weekend <> '' THEN s.weekend
+                                                          ELSE s.standard END, '.', '') AS INTEGER)) AS rate_minutes
+    FROM services s JOIN patterns p ON p.person_ref = s.person_ref AND p.service_ref = s.service_ref
+    JOIN wall w ON w.start_time = p.start_time AND w.day > '{as_of}' AND w.day BETWEEN s.budget_start AND s.budget_end
+    LEFT JOIN bank_holidays b ON b.day = w.day
+    WHERE instr(',' || p.days || ',', ',' || w.dow || ',') > 0
+    GROUP BY s.person_ref""",
     # The local day of each planned start (they repeat across people)
     """CREATE TEMP TABLE moments AS
     SELECT m.planned_start AS utc, date(m.planned_start, '+' || z.minutes || ' minutes') AS local_day
@@ -118,7 +130,7 @@ SQLITE_STEPS = (
 
 SQLITE_SQL = """
 WITH span AS (
-    SELECT person_ref, MIN(budget_start) AS first FROM services GROUP BY person_ref
+    SELECT person_ref, MIN(budget_start) AS first, MIN(budget_end) AS last, MIN(budget) AS budget FROM services GROUP BY person_ref
 ), reported AS (
     SELECT v.* FROM visits v JOIN span USING (person_ref)
     WHERE v.planned_start >= datetime(span.first, '-2 hours') AND v.planned_start < :end
@@ -135,7 +147,7 @@ WITH span AS (
                 WHEN l.actual_seconds >= (l.visit_minutes - 5) * 60 THEN l.visit_minutes
                 ELSE MIN(l.visit_minutes, 5 * ((l.actual_seconds + 150) / 300)) END AS payable
     FROM lines l LEFT JOIN moments m ON m.utc = l.planned_start
-)
+), figures AS (
 SELECT p.person_ref,
        COUNT(p.slot_start) AS scheduled,
        SUM(p.status = 'completed') AS delivered,
@@ -144,6 +156,8 @@ SELECT p.person_ref,
        SUM(p.status = 'completed' AND p.actual_start > datetime(p.committed, '+30 minutes')) AS late,
        SUM(p.status = 'completed' AND p.actual_seconds * 100 < p.minutes * 60 * 80) AS short,
        SUM(p.slot_start IS NULL) AS unplanned,
+       SUM(CASE WHEN p.slot_start IS NOT NULL THEN p.minutes ELSE 0 END) AS planned_minutes,
+       SUM(CASE WHEN p.status = 'completed' THEN p.actual_seconds ELSE 0 END) AS delivered_seconds,
        SUM(CASE WHEN p.payable > 0 AND p.local_day BETWEEN s.budget_start AND '{as_of}'
                 THEN p.payable * CAST(replace(CASE WHEN b.day IS NOT NULL AND s.bank_holiday <> '' THEN s.bank_holiday
                                                    WHEN strftime('%w', p.local_day) IN ('0', '6') AND s.weekend <> '' THEN s.weekend
@@ -153,7 +167,10 @@ FROM priced p
 LEFT JOIN services s ON s.person_ref = p.person_ref AND s.service_ref = p.service_ref
 LEFT JOIN bank_holidays b ON b.day = p.local_day
 GROUP BY p.person_ref
-ORDER BY p.person_ref
+)
+SELECT f.*, COALESCE(t.rate_minutes, 0) AS to_come, sp.budget, sp.first, sp.last
+FROM figures f JOIN span sp USING (person_ref) LEFT JOIN to_come t USING (person_ref)
+ORDER BY f.person_ref
 """
 
 
@@ -175,7 +192,7 @@ def sqlite_reference(folder: Path, as_of: date, repeat: int = 3) -> tuple[float,
     """(best seconds, loading seconds, rows) of the query in an in-memory SQLite database."""
     began = time.perf_counter()
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE services (person_ref text, service_ref text, budget_start text, budget_end text, standard text, weekend text, bank_holiday text)")
+    db.execute("CREATE TABLE services (person_ref text, service_ref text, budget_start text, budget_end text, standard text, weekend text, bank_holiday text, budget text)")
     db.execute("CREATE TABLE patterns (person_ref text, service_ref text, days text, start_time text, minutes int)")
     db.execute("CREATE TABLE bank_holidays (day text PRIMARY KEY)")
     db.execute("CREATE TABLE visits (person_ref text, service_ref text, planned_start text, planned_minutes int, actual_start text, actual_seconds int, status text)")
@@ -199,7 +216,7 @@ def sqlite_reference(folder: Path, as_of: date, repeat: int = 3) -> tuple[float,
     best, rows = None, []
     for _ in range(repeat):
         began = time.perf_counter()
-        for table in ("wall", "slots", "moments"):
+        for table in ("wall", "slots", "to_come", "moments"):
             db.execute(f"DROP TABLE IF EXISTS temp.{table}")
         for step in SQLITE_STEPS:
             db.execute(step.format(as_of=as_of.isoformat()))

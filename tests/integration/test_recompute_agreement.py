@@ -258,10 +258,10 @@ def test_the_duckdb_reference_gives_careledgers_figures_package_by_package(counc
     assert all(totals.values()), totals  # the data has every kind of visit the figures count
     # The same query on SQLite itself, and on PostgreSQL when that is the database under test (benchmarks/same_query.py)
     _, _, rows = bench.same_query.sqlite_reference(tmp_path, as_of, repeat=1)
-    assert bench.figures_from_rows(rows) == ours
+    assert bench.figures_from_rows(rows, as_of) == ours
     if connection.vendor == "postgresql":
         base = connection.settings_dict
         login = base["USER"] + (f":{base['PASSWORD']}" if base.get("PASSWORD") else "")
         url = f"postgres://{login}@{base['HOST'] or '127.0.0.1'}:{base['PORT'] or 5432}/{base['NAME']}_reference"  # (made and dropped)
         _, _, rows = bench.same_query.postgres_reference(tmp_path, url, as_of, bench.REFERENCE_SQL, repeat=1)
-        assert bench.figures_from_rows(rows) == ours
+        assert bench.figures_from_rows(rows, as_of) == ours
