@@ -28,7 +28,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -198,8 +198,8 @@ class _Sql:
         the simple ones' clocked seconds and how many were under the minimum, and the carers of the visits
         checked in within (``c0``, ``c1``] (the continuity window: SQL for two instants).
 
-        The simple test is written four times (the suspects' parameter with it each time; PostgreSQL's chunk query gives a column instead), then the
-        continuity window's two instants.
+        The simple test is written four times (the suspects' parameter with it each time), then the
+        continuity window's two instants; PostgreSQL's chunk query passes a column instead of the test.
         The carers come without DISTINCT: a DISTINCT aggregate sorts each group's values, and Python's set
         of a few dozen refs costs less; ``status.carers_seen`` counts the same in either part."""
         began = "COALESCE(v.actual_start, v.planned_start)"
@@ -247,8 +247,6 @@ def _chunk_query(rules: MonitoringRules, suspects: bool) -> str:
     1.30-1.61 ms a package against 1.20-1.39, 600 packages, alternating runs). Parameters: the
     five arrays, then the suspects once (when there are any).
     """
-    from dataclasses import replace
-
     sql = _sql("postgresql", rules, suspects)
     people = (
         "unnest(CAST(%s AS bigint[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]), "
@@ -658,8 +656,6 @@ def statuses_by_chunk(*, council, people: Mapping[int, str], as_of: date, failed
 
 def status_of(*, scope, person_ref: str, as_of: date) -> PackageResult:
     """One package's status, the set-based way (a handful of queries and two over its visits)."""
-    from dataclasses import replace
-
     from careledger.records.errors import InvalidInput, NotFound
 
     person = scope.person(person_ref)
