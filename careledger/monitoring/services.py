@@ -419,8 +419,9 @@ def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, w
     """Recompute (and store) the status of every package in the scope, or only the stale ones.
 
     Set-based (``monitoring.batch``): the statuses are computed over ``workers`` processes
-    (default: one per core, up to 8), then each package's ledger is brought in step where its
-    digest differs, new alerts are raised and the statuses stored, a chunk per transaction. Each
+    (default: one per core, up to 8), and as each chunk is judged, each of its packages' ledger
+    is brought in step where its digest differs, new alerts are raised and the statuses stored,
+    a chunk per transaction. Each
     ledger is judged by its kept digest (``ledger.LedgerDigest``), or with ``count_ledgers`` by
     counting its entries (slower; finds rows written around the sync).
     """
@@ -429,13 +430,12 @@ def recompute_statuses(*, scope: Scope, as_of: date, only_stale: bool = False, w
     people = scope.people().filter(care_plan__isnull=False).order_by("ref")
     if only_stale:
         people = people.filter(id__in=stale_people(scope=scope))
-    outcomes, failed = batch.compute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers, count_ledgers)
-    counts = batch.store(outcomes, council_id=scope.council.pk, as_of=as_of, recount=count_ledgers)
+    done = batch.recompute_all(scope.council.pk, dict(people.values_list("id", "ref")), as_of, workers, count_ledgers)
     from careledger.ledger.models import LedgerEntry
     from careledger.records.statistics import after_bulk_write
 
-    after_bulk_write(LedgerEntry, counts["appended"])  # (the first recompute writes one entry per payable visit)
-    return RecomputeResult(len(outcomes), failed, counts)
+    after_bulk_write(LedgerEntry, done.counts["appended"])  # (the first recompute writes one entry per payable visit)
+    return RecomputeResult(done.packages, done.failed, done.counts)
 
 
 def stale_people(*, scope: Scope):
